@@ -1,0 +1,1 @@
+//! rexec library (see issue 4)
