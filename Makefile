@@ -1,0 +1,58 @@
+# qtfs-rs: every entry point. The scripts under ci/ and tests/ do the work;
+# this file only names them. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+MUSL_TARGET := x86_64-unknown-linux-musl
+export CC_x86_64_unknown_linux_musl ?= musl-gcc
+
+.PHONY: help deps kernel modules user lint unit vm-test demo test bench bench-rexec clean
+
+help:
+	@echo "make demo      HOST and DPU guests: load the modules, connect, run commands through rexec"
+	@echo "make test      everything: lint, cargo test, every VM scenario"
+	@echo "make deps      install prerequisites (Debian packages, rustup parts, bindgen-cli)"
+	@echo "make kernel    build the Rust-enabled test kernel into the cache (~/.cache/qtfs)"
+	@echo "make modules   build qtfs.ko and qtfs_server.ko against that kernel"
+	@echo "make user      build the userspace binaries, static (musl)"
+	@echo "make vm-test [T=name|T=/abs/dir]   run one VM scenario, or all of them"
+	@echo "make bench     benchmarks (rexec vs ssh)"
+
+deps:
+	ci/deps.sh
+
+kernel: deps
+	ci/build-kernel.sh
+
+modules: kernel
+	ci/build-modules.sh
+
+user: deps
+	cargo build --release --locked --target $(MUSL_TARGET) --workspace --bins
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --locked --workspace
+
+vm-test: modules user
+	tests/rig/run-scenarios.sh $(T)
+
+demo: modules user
+	tests/rig/run-scenarios.sh demo
+
+test: deps lint unit
+	tests/rig/selftest.sh
+	$(MAKE) vm-test
+
+bench: bench-rexec
+
+bench-rexec: deps
+	tests/bench/rexec_vs_ssh.sh
+
+clean:
+	cargo clean
+	rm -rf build
+	find qtfs-kmod \( -name '*.o' -o -name '.*.cmd' -o -name '*.mod*' -o -name '*.rmeta' \) -delete
+	rm -f qtfs.ko qtfs_server.ko Module.symvers modules.order .*.cmd *.mod *.mod.c *.o
