@@ -5,7 +5,7 @@ SHELL := /bin/bash
 MUSL_TARGET := x86_64-unknown-linux-musl
 export CC_x86_64_unknown_linux_musl ?= musl-gcc
 
-.PHONY: help deps kernel modules user lint unit vm-test demo test bench bench-rexec clean
+.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test bench bench-rexec clean
 
 help:
 	@echo "make demo      HOST and DPU guests: load the modules, connect, run commands through rexec"
@@ -42,9 +42,10 @@ vm-test: modules user
 demo: modules user
 	tests/rig/run-scenarios.sh demo
 
-test: deps lint unit
+rig-selftest: modules user
 	tests/rig/selftest.sh
-	$(MAKE) vm-test
+
+test: deps lint unit rig-selftest vm-test
 
 bench: bench-rexec
 

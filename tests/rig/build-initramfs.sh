@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Build the guests' base initramfs (uncompressed cpio, shared by both roles):
+# busybox, the workspace's static binaries, the modules, users for the POSIX
+# tests, and /init. The scenario comes as a second cpio appended per run.
+# Usage: build-initramfs.sh <output.cpio>
+source "$(dirname "$0")/../../ci/env.sh"
+
+out=${1:?usage: build-initramfs.sh <output.cpio>}
+bins=$QTFS_ROOT/target/x86_64-unknown-linux-musl/release
+mods=$QTFS_ROOT/build/modules
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,etc,lib/qtfs,root,scenario}
+cp /bin/busybox "$stage/bin/busybox"
+cp "$QTFS_ROOT/tests/rig/guest-init" "$stage/init"
+chmod 755 "$stage/init"
+
+# Every binary of the workspace, built static by `make user`.
+[ -d "$bins" ] || die "$bins missing: run 'make user'"
+find "$bins" -maxdepth 1 -type f -executable -exec cp {} "$stage/usr/local/bin/" \;
+[ -n "$(ls "$stage/usr/local/bin")" ] || die "no binaries in $bins: run 'make user'"
+
+# The modules (absent only while they cannot be built yet).
+cp "$mods"/*.ko "$stage/lib/qtfs/" 2>/dev/null || log "warning: no modules in $mods"
+
+cat > "$stage/etc/rig.env" <<ENV
+HOST_IP=10.10.0.1
+DPU_IP=10.10.0.2
+QTFS_MODULES=/lib/qtfs
+ENV
+cat > "$stage/etc/passwd" <<PASSWD
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+tests:x:1000:1000:tests:/tmp:/bin/sh
+pjdfstest:x:1001:1001:pjdfstest:/tmp:/bin/sh
+PASSWD
+cat > "$stage/etc/group" <<GROUP
+root:x:0:
+tests:x:1000:
+pjdfstest:x:1001:
+nogroup:x:65534:
+GROUP
+echo "127.0.0.1 localhost" > "$stage/etc/hosts"
+
+(cd "$stage" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) > "$out"

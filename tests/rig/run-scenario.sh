@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Run one scenario directory in a HOST and a DPU guest (QEMU TCG, joined by a
+# socket network) and judge it. Prints both guests' output live, prefixed by
+# the role. Exit 0 only if both scripts exited 0 in time and neither kernel
+# log shows trouble (scan-kernel-log.sh).
+# Usage: run-scenario.sh <scenario dir> <base initramfs> <kernel tree>
+# A scenario may hold a file `timeout` with its limit in seconds (default 300).
+source "$(dirname "$0")/../../ci/env.sh"
+
+scenario=$(cd "${1:?scenario dir}" && pwd)
+base_initrd=${2:?base initramfs}
+kdir=${3:?kernel tree}
+name=$(basename "$scenario")
+rig=$QTFS_ROOT/tests/rig
+work=$QTFS_ROOT/build/rig/runs/$name
+rm -rf "$work"
+mkdir -p "$work/stage/scenario"
+
+for role in host dpu; do
+    [ -f "$scenario/$role.sh" ] || die "$scenario/$role.sh missing"
+done
+limit=300
+[ -f "$scenario/timeout" ] && limit=$(tr -dc 0-9 <"$scenario/timeout")
+
+# The scenario's files become /scenario in the guest (a second cpio archive).
+cp -r "$scenario/." "$work/stage/scenario/"
+(cd "$work/stage" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) >"$work/scenario.cpio"
+cat "$base_initrd" "$work/scenario.cpio" >"$work/initrd.cpio"
+
+net_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+start_guest() { # role, netdev option, mac
+    local role=$1 netdev=$2 mac=$3
+    timeout -k 5 $((limit + 90)) qemu-system-x86_64 \
+        -accel tcg,thread=multi -cpu max -smp 2 -m 1024 \
+        -display none -monitor none -no-reboot \
+        -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initrd.cpio" \
+        -append "console=ttyS0 panic=-1 loglevel=6 RIG_ROLE=$role RIG_TIMEOUT=$limit" \
+        -serial stdio -serial "file:$work/$role.dmesg" \
+        -netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=$mac" \
+        </dev/null 2>&1 | tr -d '\r' | tee "$work/$role.console" | sed -u "s/^/[$role] /"
+}
+
+log "scenario $name (limit ${limit}s)"
+started=$(date +%s)
+start_guest host "socket,id=n0,listen=127.0.0.1:$net_port" 52:54:00:0a:00:01 &
+host_pid=$!
+# The DPU connects to the HOST's QEMU socket: wait until it listens.
+for _ in $(seq 100); do
+    ss -ltn "sport = :$net_port" | grep -q LISTEN && break
+    sleep 0.1
+done
+start_guest dpu "socket,id=n0,connect=127.0.0.1:$net_port" 52:54:00:0a:00:02 &
+dpu_pid=$!
+wait "$host_pid" "$dpu_pid" || true
+elapsed=$(( $(date +%s) - started ))
+
+verdict=0
+reasons=()
+for role in host dpu; do
+    rc=$(sed -n "s/^QTFS-RIG: exit $role rc=\([0-9]*\)$/\1/p" "$work/$role.console" | tail -n 1)
+    if [ -z "$rc" ]; then
+        reasons+=("$role guest never finished its script (timeout or crash)")
+        verdict=1
+    elif [ "$rc" != 0 ]; then
+        [ "$rc" = 143 ] && rc="$rc (timed out after ${limit}s)"
+        reasons+=("$role.sh exited with $rc")
+        verdict=1
+    fi
+done
+if ! scan=$("$rig/scan-kernel-log.sh" "$work/host.console" "$work/host.dmesg" "$work/dpu.console" "$work/dpu.dmesg"); then
+    reasons+=("kernel log: $scan")
+    verdict=1
+fi
+
+if [ "$verdict" = 0 ]; then
+    echo "PASS $name (${elapsed}s)"
+else
+    echo "FAIL $name (${elapsed}s):"
+    printf '    %s\n' "${reasons[@]}"
+    echo "    logs: $work"
+fi
+exit "$verdict"

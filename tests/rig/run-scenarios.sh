@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make vm-test [T=…]`: run one scenario (a name under tests/scenarios/, or an
+# absolute directory) or, with no argument, every scenario; end with the line
+# "N passed, N failed" and exit non-zero if any failed.
+source "$(dirname "$0")/../../ci/env.sh"
+
+target=${1:-}
+scenarios=()
+if [ -z "$target" ]; then
+    for d in "$QTFS_ROOT"/tests/scenarios/*/; do
+        scenarios+=("${d%/}")
+    done
+elif [ "${target#/}" != "$target" ]; then
+    scenarios=("$target")
+else
+    scenarios=("$QTFS_ROOT/tests/scenarios/$target")
+fi
+for s in "${scenarios[@]}"; do
+    [ -f "$s/host.sh" ] && [ -f "$s/dpu.sh" ] || die "not a scenario (needs host.sh and dpu.sh): $s"
+done
+
+kdir=$("$QTFS_ROOT/ci/build-kernel.sh" | tail -n 1)
+mkdir -p "$QTFS_ROOT/build/rig"
+base=$QTFS_ROOT/build/rig/base.cpio
+"$QTFS_ROOT/tests/rig/build-initramfs.sh" "$base"
+
+passed=0 failed=0 failures=()
+for s in "${scenarios[@]}"; do
+    if "$QTFS_ROOT/tests/rig/run-scenario.sh" "$s" "$base" "$kdir"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$(basename "$s")")
+    fi
+done
+[ "$failed" = 0 ] || echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,3 @@
+#!/bin/sh
+# The rig must report this non-zero exit as a failure.
+exit 3
