@@ -1,1 +1,5 @@
-fn main() {}
+//! `rexec <cmd> [args…]`: run a command on the rexec server.
+
+fn main() {
+    std::process::exit(rexec::client::main_entry());
+}

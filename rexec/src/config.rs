@@ -1,0 +1,326 @@
+//! Server and client configuration files (TOML) and their safety checks.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use thiserror::Error;
+
+/// Default location of the server configuration (which holds the whitelist).
+pub const DEFAULT_SERVER_CONFIG: &str = "/etc/rexec/rexec_server.toml";
+/// Default location of the optional client configuration.
+pub const DEFAULT_CLIENT_CONFIG: &str = "/etc/rexec/rexec.toml";
+/// Default directory of the client's pid map.
+pub const DEFAULT_PIDMAP_DIR: &str = "/run/rexec";
+
+/// Configuration errors: each one stops the server from starting.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("refusing to use {0}: {1}")]
+    Unsafe(PathBuf, String),
+    #[error("invalid config {0}: {1}")]
+    Parse(PathBuf, String),
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The server configuration file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address; `CMD_NET_ADDR` or `--listen` take precedence.
+    pub listen: Option<String>,
+    /// If non-empty, only these client IPs / CIDR ranges may connect over TCP.
+    #[serde(default)]
+    pub allowed_clients: Vec<String>,
+    /// If non-empty, only these uids may connect over a unix socket.
+    #[serde(default)]
+    pub allowed_uids: Vec<u32>,
+    /// Permission bits of a unix socket the server creates (default 0o600).
+    #[serde(default = "default_socket_mode")]
+    pub unix_socket_mode: u32,
+    /// PATH used to resolve a bare command name on the server.
+    #[serde(default = "default_search_path")]
+    pub search_path: String,
+    /// Directory used when the client's cwd does not exist here; empty = fail.
+    #[serde(default = "default_fallback_cwd")]
+    pub fallback_cwd: String,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub session: SessionConfig,
+    #[serde(default)]
+    pub env: EnvConfig,
+    pub tls: Option<TlsServerConfig>,
+    /// Run commands as this uid/gid (default: the server's own).
+    pub run_as_uid: Option<u32>,
+    pub run_as_gid: Option<u32>,
+    /// The whitelist: one entry per allowed binary.
+    #[serde(default)]
+    pub allow: Vec<AllowRule>,
+}
+
+fn default_socket_mode() -> u32 {
+    0o600
+}
+fn default_search_path() -> String {
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string()
+}
+fn default_fallback_cwd() -> String {
+    "/".to_string()
+}
+
+/// Resource limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Concurrent sessions; further clients get a "server busy" error.
+    pub max_sessions: usize,
+    /// Concurrent sessions from one client address (0 = no per-client limit).
+    pub max_sessions_per_client: usize,
+    /// Largest protocol frame accepted.
+    pub max_frame: usize,
+    /// Total bytes of argv.
+    pub max_argv_bytes: usize,
+    /// Total bytes of the environment.
+    pub max_env_bytes: usize,
+    /// setrlimit values applied to each remote process (unset = inherited).
+    pub rlimit_nofile: Option<u64>,
+    pub rlimit_nproc: Option<u64>,
+    pub rlimit_cpu_secs: Option<u64>,
+    pub rlimit_as_bytes: Option<u64>,
+    pub rlimit_core_bytes: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_sessions: 512,
+            max_sessions_per_client: 0,
+            max_frame: crate::protocol::DEFAULT_MAX_FRAME,
+            max_argv_bytes: 2 << 20,
+            max_env_bytes: 2 << 20,
+            rlimit_nofile: None,
+            rlimit_nproc: None,
+            rlimit_cpu_secs: None,
+            rlimit_as_bytes: None,
+            rlimit_core_bytes: None,
+        }
+    }
+}
+
+/// Session timing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Time a client has to send its request.
+    pub handshake_timeout_ms: u64,
+    /// A session whose client sends nothing (not even a heartbeat) this long is killed.
+    pub heartbeat_timeout_ms: u64,
+    /// After the process exits, how long to wait for its stdout/stderr to close.
+    pub drain_timeout_ms: u64,
+    /// Kill what is left of the process group/session after the process exits.
+    pub kill_leftovers: bool,
+    /// On SIGTERM/SIGINT, how long running sessions may continue before being killed.
+    pub shutdown_timeout_ms: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            handshake_timeout_ms: 10_000,
+            heartbeat_timeout_ms: 5_000,
+            drain_timeout_ms: 1_000,
+            kill_leftovers: true,
+            shutdown_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Environment policy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnvConfig {
+    /// If non-empty, only variables matching one of these pass (`NAME` or `PREFIX*`).
+    pub allow: Vec<String>,
+    /// Variables matching one of these are dropped.
+    pub deny: Vec<String>,
+    /// Variables forced to a value.
+    pub set: BTreeMap<String, String>,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        EnvConfig {
+            allow: vec![],
+            deny: vec![
+                "LD_PRELOAD".into(),
+                "LD_LIBRARY_PATH".into(),
+                "LD_AUDIT".into(),
+            ],
+            set: BTreeMap::new(),
+        }
+    }
+}
+
+/// Server TLS: mutual TLS, the client must present a certificate signed by `client_ca`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsServerConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: PathBuf,
+}
+
+/// One whitelist entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowRule {
+    /// The binary; compared by real path (symlinks resolved).
+    pub path: PathBuf,
+    /// If set, the base name of the requested argv[0] must be one of these
+    /// (needed for multi-call binaries such as busybox).
+    pub names: Option<Vec<String>>,
+    /// If set, every argument (argv[1..]) must fully match one of these regexes.
+    pub args: Option<Vec<String>>,
+    /// If set, at most this many arguments.
+    pub max_args: Option<usize>,
+}
+
+/// Check that a file that grants privileges cannot be changed by others:
+/// not world-writable, not group-writable unless its group is root, owned by
+/// root or by us, and its directory not world-writable without the sticky bit.
+pub fn check_file_safety(path: &Path) -> Result<(), ConfigError> {
+    let md = std::fs::metadata(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+    if !md.is_file() {
+        return Err(ConfigError::Unsafe(path.into(), "not a regular file".into()));
+    }
+    let mode = md.mode();
+    if mode & 0o002 != 0 {
+        return Err(ConfigError::Unsafe(
+            path.into(),
+            format!("it is world-writable (mode {:o})", mode & 0o7777),
+        ));
+    }
+    if mode & 0o020 != 0 && md.gid() != 0 {
+        return Err(ConfigError::Unsafe(
+            path.into(),
+            format!(
+                "it is group-writable by non-root group {} (mode {:o})",
+                md.gid(),
+                mode & 0o7777
+            ),
+        ));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if md.uid() != 0 && md.uid() != euid {
+        return Err(ConfigError::Unsafe(
+            path.into(),
+            format!("it is owned by uid {}, not root or the server", md.uid()),
+        ));
+    }
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(dm) = std::fs::metadata(dir) {
+            if dm.mode() & 0o002 != 0 && dm.mode() & 0o1000 == 0 {
+                return Err(ConfigError::Unsafe(
+                    path.into(),
+                    format!("its directory {} is world-writable", dir.display()),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl ServerConfig {
+    /// Load, check permissions, parse and validate the server config.
+    pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+        check_file_safety(path)?;
+        let cfg: ServerConfig =
+            toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Semantic checks.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.allow.is_empty() {
+            return Err(ConfigError::Invalid(
+                "the whitelist is empty: add at least one [[allow]] entry".into(),
+            ));
+        }
+        if self.limits.max_sessions == 0 {
+            return Err(ConfigError::Invalid("limits.max_sessions must be > 0".into()));
+        }
+        if self.limits.max_frame < 1024 {
+            return Err(ConfigError::Invalid("limits.max_frame must be >= 1024".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The optional client configuration file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Default server address (CMD_NET_ADDR and --addr take precedence).
+    pub addr: Option<String>,
+    /// Pid map directory.
+    pub pidmap_dir: Option<PathBuf>,
+    pub tls: Option<TlsClientConfig>,
+}
+
+/// Client TLS material.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsClientConfig {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Name to verify in the server certificate (default: the host of the address).
+    pub server_name: Option<String>,
+}
+
+impl ClientConfig {
+    /// Load a client config; a missing file at the default location is not an error.
+    pub fn load(path: &Path, must_exist: bool) -> Result<ClientConfig, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                toml::from_str(&text).map_err(|e| ConfigError::Parse(path.into(), e.to_string()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                Ok(ClientConfig::default())
+            }
+            Err(e) => Err(ConfigError::Read(path.into(), e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_example() {
+        let text = include_str!("../examples/rexec_server.toml");
+        let cfg: ServerConfig = toml::from_str(text).unwrap();
+        cfg.validate().unwrap();
+        assert!(!cfg.allow.is_empty());
+    }
+
+    #[test]
+    fn empty_whitelist_invalid() {
+        let cfg: ServerConfig = toml::from_str("").unwrap();
+        assert!(cfg.validate().is_err());
+    }
+}

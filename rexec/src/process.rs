@@ -1,0 +1,144 @@
+//! Spawning the remote process in its own session and killing its tree.
+
+use std::ffi::OsStr;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::process::Stdio;
+
+use tokio::process::{Child, Command};
+
+use crate::config::Limits;
+
+/// What to run.
+pub struct SpawnSpec<'a> {
+    pub exe: &'a Path,
+    pub argv: &'a [Vec<u8>],
+    pub env: &'a [(Vec<u8>, Vec<u8>)],
+    pub cwd: &'a Path,
+    pub limits: &'a Limits,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+}
+
+/// Spawn the process with piped stdio, as leader of a new session (so its
+/// process group id and session id equal its pid).
+pub fn spawn(spec: &SpawnSpec<'_>) -> io::Result<Child> {
+    let mut cmd = Command::new(spec.exe);
+    if let Some(a0) = spec.argv.first() {
+        cmd.arg0(OsStr::from_bytes(a0));
+    }
+    for a in spec.argv.iter().skip(1) {
+        cmd.arg(OsStr::from_bytes(a));
+    }
+    cmd.env_clear();
+    for (k, v) in spec.env {
+        cmd.env(OsStr::from_bytes(k), OsStr::from_bytes(v));
+    }
+    cmd.current_dir(spec.cwd);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(g) = spec.gid {
+        cmd.gid(g);
+    }
+    if let Some(u) = spec.uid {
+        cmd.uid(u);
+    }
+    let rl: Vec<(libc::__rlimit_resource_t, u64)> = [
+        (libc::RLIMIT_NOFILE, spec.limits.rlimit_nofile),
+        (libc::RLIMIT_NPROC, spec.limits.rlimit_nproc),
+        (libc::RLIMIT_CPU, spec.limits.rlimit_cpu_secs),
+        (libc::RLIMIT_AS, spec.limits.rlimit_as_bytes),
+        (libc::RLIMIT_CORE, spec.limits.rlimit_core_bytes),
+    ]
+    .into_iter()
+    .filter_map(|(r, v)| v.map(|v| (r, v)))
+    .collect();
+    // SAFETY: the closure runs between fork and exec; it only calls
+    // async-signal-safe functions (setsid, setrlimit) and does not allocate
+    // (the limits vector was built before fork and is only read).
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            for &(res, val) in &rl {
+                let lim = libc::rlimit {
+                    rlim_cur: val as libc::rlim_t,
+                    rlim_max: val as libc::rlim_t,
+                };
+                if libc::setrlimit(res, &lim) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd.kill_on_drop(false);
+    cmd.spawn()
+}
+
+/// Send `sig` to one process.
+pub fn signal_pid(pid: u32, sig: i32) -> io::Result<()> {
+    // SAFETY: kill(2) with a positive pid has no memory-safety preconditions.
+    let r = unsafe { libc::kill(pid as libc::pid_t, sig) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// SIGKILL everything that belongs to the session led by `leader`: its
+/// process group, and every process whose session id is `leader` (which
+/// catches children that moved to another process group of the session).
+/// Processes that started a session of their own escape; see docs/rexec.md.
+/// Returns the number of processes signalled through the /proc scan.
+pub fn kill_tree(leader: u32) -> usize {
+    if leader <= 1 {
+        return 0;
+    }
+    // SAFETY: kill(2) with a negative pid signals a process group; no memory involved.
+    unsafe {
+        libc::kill(-(leader as libc::pid_t), libc::SIGKILL);
+    }
+    let mut n = 0;
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            if session_of(pid) == Some(leader) {
+                let _ = signal_pid(pid, libc::SIGKILL);
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Session id of a process, from /proc/<pid>/stat.
+pub fn session_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and ')': fields start after the last ')'.
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    // Fields after comm: state ppid pgrp session ...
+    rest.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// True while a process with this pid exists and is not a zombie.
+pub fn is_alive(pid: u32) -> bool {
+    match std::fs::read(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let close = match stat.iter().rposition(|&b| b == b')') {
+                Some(c) => c,
+                None => return false,
+            };
+            !matches!(stat.get(close + 2), Some(b'Z') | Some(b'X'))
+        }
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,394 @@
+//! The rexec server: listen, admit clients, run sessions, shut down gracefully.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
+use tracing::{error, info, warn};
+
+use crate::addr::{tune_tcp, Addr, ENV_ADDR};
+use crate::config::{ServerConfig, DEFAULT_SERVER_CONFIG};
+use crate::policy::{AddrAcl, Whitelist};
+use crate::protocol::Frame;
+use crate::session::{run_session, SessionCtx};
+
+/// Command line of `rexec_server`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rexec_server",
+    version,
+    about = "Serve rexec clients: run whitelisted commands for them"
+)]
+pub struct ServerArgs {
+    /// Configuration file (holds the whitelist; required).
+    #[arg(long, short, env = "REXEC_SERVER_CONFIG", default_value = DEFAULT_SERVER_CONFIG)]
+    pub config: PathBuf,
+    /// Listen address (tcp://0.0.0.0:port or unix://path); overrides the config.
+    #[arg(long, env = ENV_ADDR, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Log filter (tracing EnvFilter syntax), e.g. info or rexec=debug.
+    #[arg(long, env = "REXEC_LOG", default_value = "info")]
+    pub log: String,
+    /// Check the configuration and exit.
+    #[arg(long)]
+    pub check_config: bool,
+}
+
+/// Entry point of the `rexec_server` binary.
+pub fn main_entry() -> anyhow::Result<()> {
+    let args = ServerArgs::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cfg = ServerConfig::load(&args.config)?;
+    let listen = args
+        .listen
+        .clone()
+        .or(cfg.listen.clone())
+        .ok_or_else(|| anyhow::anyhow!("no listen address: set {ENV_ADDR}, --listen or `listen` in the config"))?;
+    let addr: Addr = listen.parse()?;
+    let server = Server::new(cfg, addr)?;
+    if args.check_config {
+        println!("configuration OK");
+        return Ok(());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let bound = server.bind().await?;
+        bound.run(shutdown_signal()).await
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM received: shutting down"),
+        _ = int.recv() => info!("SIGINT received: shutting down"),
+    }
+}
+
+/// A configured, not yet listening server.
+pub struct Server {
+    cfg: ServerConfig,
+    addr: Addr,
+    whitelist: Whitelist,
+    acl: AddrAcl,
+    tls: Option<TlsAcceptor>,
+}
+
+enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+/// A listening server.
+pub struct BoundServer {
+    inner: Server,
+    listener: Listener,
+}
+
+impl Server {
+    /// Validate everything that can be validated before listening.
+    pub fn new(cfg: ServerConfig, addr: Addr) -> anyhow::Result<Server> {
+        cfg.validate()?;
+        let whitelist = Whitelist::new(&cfg.allow)?;
+        let acl = AddrAcl::new(&cfg.allowed_clients)?;
+        let tls = match &cfg.tls {
+            Some(t) => {
+                for p in [&t.key, &t.client_ca] {
+                    crate::config::check_file_safety(p)?;
+                }
+                let sc = crate::tls::server_config(&t.cert, &t.key, &t.client_ca)?;
+                Some(TlsAcceptor::from(Arc::new(sc)))
+            }
+            None => None,
+        };
+        Ok(Server {
+            cfg,
+            addr,
+            whitelist,
+            acl,
+            tls,
+        })
+    }
+
+    /// Open the listening socket.
+    pub async fn bind(self) -> anyhow::Result<BoundServer> {
+        let listener = match &self.addr {
+            Addr::Tcp(a) => Listener::Tcp(
+                TcpListener::bind(a.as_str())
+                    .await
+                    .with_context(|| format!("cannot listen on {}", self.addr))?,
+            ),
+            Addr::Unix(p) => {
+                if let Ok(md) = std::fs::symlink_metadata(p) {
+                    use std::os::unix::fs::FileTypeExt;
+                    if md.file_type().is_socket() {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+                let l = UnixListener::bind(p)
+                    .with_context(|| format!("cannot listen on {}", self.addr))?;
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(
+                    p,
+                    std::fs::Permissions::from_mode(self.cfg.unix_socket_mode),
+                )?;
+                Listener::Unix(l, p.clone())
+            }
+        };
+        Ok(BoundServer {
+            inner: self,
+            listener,
+        })
+    }
+}
+
+impl BoundServer {
+    /// The local TCP port (for tests binding port 0).
+    pub fn local_port(&self) -> Option<u16> {
+        match &self.listener {
+            Listener::Tcp(l) => l.local_addr().ok().map(|a| a.port()),
+            Listener::Unix(..) => None,
+        }
+    }
+
+    /// Serve until `shutdown` resolves, then drain sessions gracefully.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        let BoundServer { inner, listener } = self;
+        let Server {
+            cfg,
+            addr,
+            whitelist,
+            acl,
+            tls,
+        } = inner;
+        let max = cfg.limits.max_sessions;
+        let per_client = cfg.limits.max_sessions_per_client;
+        let allowed_uids = cfg.allowed_uids.clone();
+        let shutdown_timeout = Duration::from_millis(cfg.session.shutdown_timeout_ms);
+        let (kill_tx, kill_rx) = watch::channel(false);
+        let ctx = Arc::new(SessionCtx {
+            cfg,
+            whitelist,
+            kill_all: kill_rx,
+        });
+        let sem = Arc::new(Semaphore::new(max));
+        let counts: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
+        if tls.is_none() {
+            if let Addr::Tcp(_) = addr {
+                warn!("listening on {addr} over plain TCP without TLS: traffic is unencrypted and clients are not authenticated (configure [tls] for mutual TLS)");
+            }
+        }
+        info!(
+            "rexec_server listening on {addr} ({}; max {max} sessions)",
+            if tls.is_some() { "mutual TLS" } else { "plain" }
+        );
+        tokio::pin!(shutdown);
+        let unix_path = match &listener {
+            Listener::Unix(_, p) => Some(p.clone()),
+            _ => None,
+        };
+        loop {
+            let accepted = tokio::select! {
+                _ = &mut shutdown => break,
+                a = accept(&listener) => a,
+            };
+            let conn = match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    error!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let ctx = ctx.clone();
+            let sem = sem.clone();
+            let tls = tls.clone();
+            let counts = counts.clone();
+            match conn {
+                Conn::Tcp(s, peer) => {
+                    let ip = peer.ip();
+                    if !acl.allows(ip) {
+                        warn!(%peer, "connection refused: address not in allowed_clients");
+                        if tls.is_none() {
+                            tokio::spawn(refuse(s, "client address not allowed".into()));
+                        }
+                        continue;
+                    }
+                    tune_tcp(&s);
+                    tokio::spawn(async move {
+                        let _guard = match ClientCount::enter(&counts, ip, per_client) {
+                            Some(g) => g,
+                            None => {
+                                warn!(%peer, "refused: too many sessions from this client");
+                                refuse_maybe_tls(s, tls, "too many sessions from this client").await;
+                                return;
+                            }
+                        };
+                        admit(s, peer.to_string(), ctx, sem, tls).await
+                    });
+                }
+                Conn::Unix(s) => {
+                    let cred = s.peer_cred().ok();
+                    let uid = cred.as_ref().map(|c| c.uid());
+                    let peer = format!(
+                        "unix(uid={},pid={})",
+                        uid.map(|u| u.to_string()).unwrap_or_else(|| "?".into()),
+                        cred.and_then(|c| c.pid())
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "?".into())
+                    );
+                    if !allowed_uids.is_empty() && !uid.is_some_and(|u| allowed_uids.contains(&u)) {
+                        warn!(%peer, "connection refused: uid not in allowed_uids");
+                        if tls.is_none() {
+                            tokio::spawn(refuse(s, "client uid not allowed".into()));
+                        }
+                        continue;
+                    }
+                    tokio::spawn(admit(s, peer, ctx, sem, tls));
+                }
+            }
+        }
+        drop(listener);
+        if let Some(p) = unix_path {
+            let _ = std::fs::remove_file(p);
+        }
+        let active = max - sem.available_permits();
+        info!("stopped accepting; waiting up to {shutdown_timeout:?} for {active} running sessions");
+        if tokio::time::timeout(shutdown_timeout, sem.acquire_many(max as u32))
+            .await
+            .is_err()
+        {
+            let active = max - sem.available_permits();
+            warn!("shutdown timeout: killing {active} remaining sessions");
+            let _ = kill_tx.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(3), sem.acquire_many(max as u32)).await;
+        }
+        info!("rexec_server stopped");
+        Ok(())
+    }
+}
+
+enum Conn {
+    Tcp(tokio::net::TcpStream, std::net::SocketAddr),
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(l: &Listener) -> std::io::Result<Conn> {
+    match l {
+        Listener::Tcp(l) => l.accept().await.map(|(s, a)| Conn::Tcp(s, a)),
+        Listener::Unix(l, _) => l.accept().await.map(|(s, _)| Conn::Unix(s)),
+    }
+}
+
+/// Counts sessions per client address; decrements on drop.
+struct ClientCount {
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl ClientCount {
+    fn enter(
+        counts: &Arc<Mutex<HashMap<IpAddr, usize>>>,
+        ip: IpAddr,
+        limit: usize,
+    ) -> Option<ClientCount> {
+        let mut m = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if limit != 0 && *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(ClientCount {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientCount {
+    fn drop(&mut self) {
+        let mut m = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Send an error frame on a plain stream and close it.
+async fn refuse<S: AsyncWrite + Unpin>(mut s: S, message: String) {
+    let f = Frame::Error { code: 255, message };
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = s.write_all(&f.encode()).await;
+        let _ = s.shutdown().await;
+    })
+    .await;
+}
+
+async fn refuse_maybe_tls<S>(s: S, tls: Option<TlsAcceptor>, message: &str)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    match tls {
+        None => refuse(s, message.to_string()).await,
+        Some(acc) => {
+            if let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), acc.accept(s)).await {
+                refuse(t, message.to_string()).await;
+            }
+        }
+    }
+}
+
+/// TLS handshake (if configured), session slot, then the session.
+async fn admit<S>(
+    s: S,
+    peer: String,
+    ctx: Arc<SessionCtx>,
+    sem: Arc<Semaphore>,
+    tls: Option<TlsAcceptor>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let hs = Duration::from_millis(ctx.cfg.session.handshake_timeout_ms);
+    match tls {
+        None => admitted(s, peer, ctx, sem).await,
+        Some(acc) => match tokio::time::timeout(hs, acc.accept(s)).await {
+            Ok(Ok(t)) => admitted(t, peer, ctx, sem).await,
+            Ok(Err(e)) => warn!(%peer, "TLS handshake failed: {e}"),
+            Err(_) => warn!(%peer, "TLS handshake timed out"),
+        },
+    }
+}
+
+async fn admitted<S>(s: S, peer: String, ctx: Arc<SessionCtx>, sem: Arc<Semaphore>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let _permit = match sem.try_acquire_owned() {
+        Ok(p) => p,
+        Err(_) => {
+            warn!(%peer, "refused: server busy (max sessions reached)");
+            refuse(s, "server busy: too many sessions".into()).await;
+            return;
+        }
+    };
+    run_session(s, peer, ctx).await;
+}

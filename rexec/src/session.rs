@@ -1,0 +1,423 @@
+//! One server session: read the request, check it, run the process, pump
+//! its stdio, forward signals, report the exit status, and kill the process
+//! tree when the client goes away.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{sleep_until, timeout, Instant};
+use tracing::{debug, info, warn};
+
+use crate::config::ServerConfig;
+use crate::policy::{filter_env, Whitelist};
+use crate::process::{kill_tree, signal_pid, spawn, SpawnSpec};
+use crate::protocol::{
+    fill_data_header, frame_writer, DataKind, ExecRequest, ExitStatus, Frame, FrameReader, ProtocolError,
+    CHUNK, HEADER_LEN, STDIN_WINDOW,
+};
+use crate::signals::is_forwardable;
+
+/// Shared server state a session needs.
+pub struct SessionCtx {
+    pub cfg: ServerConfig,
+    pub whitelist: Whitelist,
+    /// Becomes true when the server wants every session killed (shutdown deadline).
+    pub kill_all: watch::Receiver<bool>,
+}
+
+enum StdinMsg {
+    Data(Vec<u8>),
+    Eof,
+}
+
+type Incoming = Result<Frame, ProtocolError>;
+
+/// Serve one connection to the end. Never panics on bad input; logs instead.
+pub async fn run_session<S>(stream: S, peer: String, ctx: Arc<SessionCtx>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (rd, wr) = tokio::io::split(stream);
+    let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(16);
+    let writer = tokio::spawn(frame_writer(wr, out_rx));
+    let (in_tx, in_rx) = mpsc::channel::<Incoming>(64);
+    let reader = tokio::spawn(reader_task(
+        FrameReader::new(rd, ctx.cfg.limits.max_frame),
+        in_tx,
+    ));
+    let mut s = Session {
+        peer,
+        ctx: ctx.clone(),
+        out: out_tx,
+        inc: in_rx,
+    };
+    let finished_cleanly = s.run().await;
+    let Session { out, mut inc, .. } = s;
+    drop(out);
+    if finished_cleanly {
+        // Let the writer deliver the tail of the output and the exit status,
+        // as long as the client is still there.
+        let hb = Duration::from_millis(ctx.cfg.session.heartbeat_timeout_ms);
+        let mut kill_rx = ctx.kill_all.clone();
+        let mut writer = writer;
+        tokio::select! {
+            _ = &mut writer => {}
+            _ = watch_client(&mut inc, hb) => writer.abort(),
+            _ = killed(&mut kill_rx) => writer.abort(),
+        }
+    } else {
+        let _ = timeout(Duration::from_secs(2), writer).await;
+    }
+    reader.abort();
+}
+
+/// Resolves when the server orders every session killed.
+async fn killed(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|k| *k).await.is_err() {
+        // The server is gone: never resolve.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Wait until the client disconnects, errs, or stops sending heartbeats.
+async fn watch_client(inc: &mut mpsc::Receiver<Incoming>, hb: Duration) {
+    loop {
+        match timeout(hb, inc.recv()).await {
+            Ok(Some(Ok(_))) => continue,
+            _ => return,
+        }
+    }
+}
+
+async fn reader_task<R: AsyncRead + Unpin>(mut r: FrameReader<R>, tx: mpsc::Sender<Incoming>) {
+    loop {
+        let item = match r.next().await {
+            Ok(Some(f)) => Ok(f),
+            Ok(None) => Err(ProtocolError::Io(std::io::ErrorKind::UnexpectedEof.into())),
+            Err(e) => Err(e),
+        };
+        let stop = item.is_err();
+        if tx.send(item).await.is_err() || stop {
+            return;
+        }
+    }
+}
+
+struct Session {
+    peer: String,
+    ctx: Arc<SessionCtx>,
+    out: mpsc::Sender<Vec<u8>>,
+    inc: mpsc::Receiver<Incoming>,
+}
+
+impl Session {
+    async fn send(&self, f: Frame) {
+        let _ = self.out.send(f.encode()).await;
+    }
+
+    async fn fail(&self, code: u8, message: String) {
+        warn!(peer = %self.peer, "refused: {message}");
+        self.send(Frame::Error { code, message }).await;
+    }
+
+    /// Returns true if the process ran to its end and the exit status was queued.
+    async fn run(&mut self) -> bool {
+        let cfg = &self.ctx.cfg;
+        let hs = Duration::from_millis(cfg.session.handshake_timeout_ms);
+        let req = match timeout(hs, self.inc.recv()).await {
+            Err(_) => {
+                self.fail(255, "timed out waiting for the request".into()).await;
+                return false;
+            }
+            Ok(None) => return false,
+            Ok(Some(Ok(Frame::Exec(req)))) => req,
+            Ok(Some(Ok(other))) => {
+                self.fail(
+                    255,
+                    format!("protocol error: expected a request, got {:?}", kind(&other)),
+                )
+                .await;
+                return false;
+            }
+            Ok(Some(Err(ProtocolError::Io(e)))) => {
+                info!(peer = %self.peer, "client left before sending a request: {e}");
+                return false;
+            }
+            Ok(Some(Err(e))) => {
+                self.fail(255, format!("protocol error: {e}")).await;
+                return false;
+            }
+        };
+        self.run_request(req).await
+    }
+
+    async fn run_request(&mut self, req: ExecRequest) -> bool {
+        let ctx = self.ctx.clone();
+        let cfg = &ctx.cfg;
+        let argv_bytes: usize = req.argv.iter().map(|a| a.len() + 1).sum();
+        let env_bytes: usize = req.env.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        if argv_bytes > cfg.limits.max_argv_bytes {
+            self.fail(255, format!("argument list too long ({argv_bytes} bytes)"))
+                .await;
+            return false;
+        }
+        if env_bytes > cfg.limits.max_env_bytes {
+            self.fail(255, format!("environment too large ({env_bytes} bytes)"))
+                .await;
+            return false;
+        }
+        if req.argv.iter().any(|a| a.contains(&0)) {
+            self.fail(255, "argument contains a NUL byte".into()).await;
+            return false;
+        }
+        let cwd = match self.choose_cwd(&req.cwd) {
+            Ok(c) => c,
+            Err(m) => {
+                self.fail(255, m).await;
+                return false;
+            }
+        };
+        let exe = match ctx.whitelist.check(&req.argv, &cwd, &cfg.search_path) {
+            Ok(p) => p,
+            Err(d) => {
+                self.fail(d.exit_code(), d.to_string()).await;
+                return false;
+            }
+        };
+        let env = filter_env(&cfg.env, &req.env);
+        let spec = SpawnSpec {
+            exe: &exe,
+            argv: &req.argv,
+            env: &env,
+            cwd: &cwd,
+            limits: &cfg.limits,
+            uid: cfg.run_as_uid,
+            gid: cfg.run_as_gid,
+        };
+        let mut child = match spawn(&spec) {
+            Ok(c) => c,
+            Err(e) => {
+                let code = if e.kind() == std::io::ErrorKind::NotFound {
+                    127
+                } else {
+                    126
+                };
+                self.fail(code, format!("cannot execute {}: {e}", exe.display()))
+                    .await;
+                return false;
+            }
+        };
+        let pid = child.id().unwrap_or(0);
+        info!(peer = %self.peer, pid, exe = %exe.display(), argv = ?lossy_argv(&req.argv), "started");
+        self.send(Frame::Started {
+            pid,
+            stdin_window: STDIN_WINDOW,
+        })
+        .await;
+
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let stdin = child.stdin.take();
+        let out_pump = stdout.map(|s| tokio::spawn(pump(s, DataKind::Stdout, self.out.clone())));
+        let err_pump = stderr.map(|s| tokio::spawn(pump(s, DataKind::Stderr, self.out.clone())));
+        let inflight = Arc::new(AtomicUsize::new(0));
+        let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
+        if let Some(si) = stdin {
+            tokio::spawn(stdin_pump(si, stdin_rx, self.out.clone(), inflight.clone()));
+        }
+        let mut stdin_tx = Some(stdin_tx);
+
+        let hb = Duration::from_millis(cfg.session.heartbeat_timeout_ms);
+        let mut deadline = Instant::now() + hb;
+        let mut kill_rx = ctx.kill_all.clone();
+        let status = loop {
+            tokio::select! {
+                st = child.wait() => break st,
+                msg = self.inc.recv() => {
+                    deadline = Instant::now() + hb;
+                    match msg {
+                        Some(Ok(Frame::Stdin(d))) => {
+                            let now = inflight.fetch_add(d.len(), Ordering::SeqCst) + d.len();
+                            if now > STDIN_WINDOW as usize {
+                                self.abort(pid, "protocol error: stdin window exceeded").await;
+                                return false;
+                            }
+                            match &stdin_tx {
+                                Some(tx) => { let _ = tx.send(StdinMsg::Data(d)); }
+                                None => {
+                                    self.abort(pid, "protocol error: stdin data after end of file").await;
+                                    return false;
+                                }
+                            }
+                        }
+                        Some(Ok(Frame::StdinEof)) => {
+                            if let Some(tx) = stdin_tx.take() {
+                                let _ = tx.send(StdinMsg::Eof);
+                            }
+                        }
+                        Some(Ok(Frame::Signal(n))) => {
+                            if is_forwardable(n as i32) {
+                                debug!(peer = %self.peer, pid, sig = n, "forwarding signal");
+                                let _ = signal_pid(pid, n as i32);
+                            } else {
+                                warn!(peer = %self.peer, pid, sig = n, "ignoring request for a signal that is not forwarded");
+                            }
+                        }
+                        Some(Ok(Frame::Ping)) => {}
+                        Some(Ok(other)) => {
+                            let m = format!("protocol error: unexpected {} frame", kind(&other));
+                            self.abort(pid, &m).await;
+                            return false;
+                        }
+                        Some(Err(ProtocolError::Io(e))) => {
+                            let n = kill_tree(pid);
+                            info!(peer = %self.peer, pid, "connection lost ({e}); killed the process tree ({n} processes)");
+                            return false;
+                        }
+                        Some(Err(e)) => {
+                            self.abort(pid, &format!("protocol error: {e}")).await;
+                            return false;
+                        }
+                        None => {
+                            kill_tree(pid);
+                            return false;
+                        }
+                    }
+                }
+                _ = sleep_until(deadline) => {
+                    let n = kill_tree(pid);
+                    warn!(peer = %self.peer, pid, "no heartbeat for {hb:?}; killed the process tree ({n} processes)");
+                    return false;
+                }
+                _ = killed(&mut kill_rx) => {
+                    kill_tree(pid);
+                    self.fail(255, "server shutting down; command killed".into()).await;
+                    return false;
+                }
+            }
+        };
+        let status = match status {
+            Ok(s) => s,
+            Err(e) => {
+                kill_tree(pid);
+                self.fail(255, format!("waiting for the process failed: {e}"))
+                    .await;
+                return false;
+            }
+        };
+        if cfg.session.kill_leftovers {
+            kill_tree(pid);
+        }
+        // Deliver what the process wrote before it ended.
+        let drain = Duration::from_millis(cfg.session.drain_timeout_ms);
+        for p in [out_pump, err_pump].into_iter().flatten() {
+            let abort = p.abort_handle();
+            if timeout(drain, p).await.is_err() {
+                abort.abort();
+            }
+        }
+        use std::os::unix::process::ExitStatusExt;
+        let st = match (status.code(), status.signal()) {
+            (Some(c), _) => ExitStatus::Code(c as u8),
+            (None, Some(s)) => ExitStatus::Signal(s as u8),
+            _ => ExitStatus::Code(255),
+        };
+        info!(peer = %self.peer, pid, status = ?st, "finished");
+        self.send(Frame::Exit(st)).await;
+        true
+    }
+
+    async fn abort(&self, pid: u32, msg: &str) {
+        kill_tree(pid);
+        self.fail(255, msg.to_string()).await;
+    }
+
+    fn choose_cwd(&self, req: &[u8]) -> Result<PathBuf, String> {
+        use std::os::unix::ffi::OsStrExt;
+        let cfg = &self.ctx.cfg;
+        if !req.is_empty() {
+            let p = Path::new(std::ffi::OsStr::from_bytes(req));
+            if p.is_absolute() && p.is_dir() {
+                return Ok(p.to_path_buf());
+            }
+        }
+        if cfg.fallback_cwd.is_empty() {
+            return Err(format!(
+                "working directory {} does not exist on the server",
+                String::from_utf8_lossy(req)
+            ));
+        }
+        if !req.is_empty() {
+            debug!(peer = %self.peer, "cwd {} missing, using {}", String::from_utf8_lossy(req), cfg.fallback_cwd);
+        }
+        Ok(PathBuf::from(&cfg.fallback_cwd))
+    }
+}
+
+fn kind(f: &Frame) -> &'static str {
+    match f {
+        Frame::Exec(_) => "Exec",
+        Frame::Stdin(_) => "Stdin",
+        Frame::StdinEof => "StdinEof",
+        Frame::Signal(_) => "Signal",
+        Frame::Ping => "Ping",
+        Frame::Started { .. } => "Started",
+        Frame::Stdout(_) => "Stdout",
+        Frame::Stderr(_) => "Stderr",
+        Frame::Exit(_) => "Exit",
+        Frame::Error { .. } => "Error",
+        Frame::StdinAck(_) => "StdinAck",
+    }
+}
+
+fn lossy_argv(argv: &[Vec<u8>]) -> Vec<String> {
+    argv.iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+/// Copy a child output pipe into data frames. Backpressure: `send` waits
+/// while the socket writer is behind, so the pipe fills and the child blocks.
+async fn pump<R: AsyncRead + Unpin>(mut r: R, kind: DataKind, tx: mpsc::Sender<Vec<u8>>) {
+    loop {
+        let mut buf = vec![0u8; HEADER_LEN + CHUNK];
+        let n = match r.read(&mut buf[HEADER_LEN..]).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        buf.truncate(HEADER_LEN + n);
+        fill_data_header(&mut buf, kind);
+        if tx.send(buf).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Write client stdin data to the child and return credit with `StdinAck`.
+async fn stdin_pump<W: AsyncWrite + Unpin>(
+    mut w: W,
+    mut rx: mpsc::UnboundedReceiver<StdinMsg>,
+    tx: mpsc::Sender<Vec<u8>>,
+    inflight: Arc<AtomicUsize>,
+) {
+    let mut broken = false;
+    while let Some(m) = rx.recv().await {
+        match m {
+            StdinMsg::Data(d) => {
+                if !broken && w.write_all(&d).await.is_err() {
+                    // The child closed its stdin: discard further input.
+                    broken = true;
+                }
+                inflight.fetch_sub(d.len(), Ordering::SeqCst);
+                if tx.send(Frame::StdinAck(d.len() as u32).encode()).await.is_err() {
+                    return;
+                }
+            }
+            StdinMsg::Eof => return,
+        }
+    }
+}
