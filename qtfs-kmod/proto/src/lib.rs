@@ -6,7 +6,8 @@
 //! `docs/protocol.md`; tests keep it and this crate in agreement.
 //!
 //! Properties:
-//! - `#![no_std]`, no dependencies, no `unsafe`, no allocation, no floats:
+//! - `#![no_std]`, no dependencies, only safe code (the `forbid`
+//!   attribute below), no allocation, no floats:
 //!   the kernel modules include this source as
 //!   `#[path = "../proto/src/lib.rs"] mod proto;`. Every path inside the crate
 //!   is relative (`super::`), never `crate::`, so it works as a submodule.
