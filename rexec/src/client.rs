@@ -20,7 +20,7 @@ use crate::addr::{tune_tcp, Addr, BoxStream, ENV_ADDR};
 use crate::config::{ClientConfig, DEFAULT_CLIENT_CONFIG, DEFAULT_PIDMAP_DIR};
 use crate::pidmap::{self, PidMapEntry};
 use crate::protocol::{
-    frame_writer, DataKind, ExecRequest, Frame, FrameReader, DEFAULT_MAX_FRAME, CHUNK,
+    frame_writer, DataKind, ExecRequest, Frame, FrameReader, CHUNK, DEFAULT_MAX_FRAME,
 };
 use crate::signals;
 

@@ -196,7 +196,10 @@ pub struct AllowRule {
 pub fn check_file_safety(path: &Path) -> Result<(), ConfigError> {
     let md = std::fs::metadata(path).map_err(|e| ConfigError::Read(path.into(), e))?;
     if !md.is_file() {
-        return Err(ConfigError::Unsafe(path.into(), "not a regular file".into()));
+        return Err(ConfigError::Unsafe(
+            path.into(),
+            "not a regular file".into(),
+        ));
     }
     let mode = md.mode();
     if mode & 0o002 != 0 {
@@ -260,10 +263,14 @@ impl ServerConfig {
             ));
         }
         if self.limits.max_sessions == 0 {
-            return Err(ConfigError::Invalid("limits.max_sessions must be > 0".into()));
+            return Err(ConfigError::Invalid(
+                "limits.max_sessions must be > 0".into(),
+            ));
         }
         if self.limits.max_frame < 1024 {
-            return Err(ConfigError::Invalid("limits.max_frame must be >= 1024".into()));
+            return Err(ConfigError::Invalid(
+                "limits.max_frame must be >= 1024".into(),
+            ));
         }
         Ok(())
     }

@@ -15,12 +15,7 @@ pub struct PidMapEntry {
 
 impl PidMapEntry {
     /// Record `local -> remote` in `dir` (created if missing, mode 0755).
-    pub fn create(
-        dir: &Path,
-        local: u32,
-        remote: u32,
-        addr: &str,
-    ) -> std::io::Result<PidMapEntry> {
+    pub fn create(dir: &Path, local: u32, remote: u32, addr: &str) -> std::io::Result<PidMapEntry> {
         use std::os::unix::fs::DirBuilderExt;
         fs::DirBuilder::new()
             .recursive(true)

@@ -98,7 +98,8 @@ impl Whitelist {
             return Err(Denied::Empty);
         }
         let shown = String::from_utf8_lossy(prog).into_owned();
-        let found = resolve(prog, cwd, search_path).ok_or_else(|| Denied::NotFound(shown.clone()))?;
+        let found =
+            resolve(prog, cwd, search_path).ok_or_else(|| Denied::NotFound(shown.clone()))?;
         let real = std::fs::canonicalize(&found).map_err(|_| Denied::NotFound(shown.clone()))?;
         let base = Path::new(OsStr::from_bytes(prog))
             .file_name()
@@ -118,7 +119,7 @@ impl Whitelist {
                 continue;
             }
             if let Some(names) = &r.names {
-                if !names.iter().any(|n| *n == base) {
+                if !names.contains(&base) {
                     continue;
                 }
             }
@@ -244,7 +245,11 @@ impl AddrAcl {
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - len)
+                };
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -287,7 +292,10 @@ mod tests {
             ]
         );
         cfg.allow = vec!["B*".into()];
-        assert_eq!(filter_env(&cfg, &env), vec![(b"FORCED".to_vec(), b"1".to_vec())]);
+        assert_eq!(
+            filter_env(&cfg, &env),
+            vec![(b"FORCED".to_vec(), b"1".to_vec())]
+        );
     }
 
     #[test]
@@ -301,13 +309,24 @@ mod tests {
         .unwrap();
         let sp = "/usr/bin:/bin";
         let cwd = Path::new("/");
-        assert!(wl.check(&[b"echo".to_vec(), b"abc".to_vec()], cwd, sp).is_ok());
+        assert!(wl
+            .check(&[b"echo".to_vec(), b"abc".to_vec()], cwd, sp)
+            .is_ok());
         assert!(matches!(
             wl.check(&[b"echo".to_vec(), b"ABC".to_vec()], cwd, sp),
             Err(Denied::BadArgs(..))
         ));
         assert!(matches!(
-            wl.check(&[b"echo".to_vec(), b"a".to_vec(), b"b".to_vec(), b"c".to_vec()], cwd, sp),
+            wl.check(
+                &[
+                    b"echo".to_vec(),
+                    b"a".to_vec(),
+                    b"b".to_vec(),
+                    b"c".to_vec()
+                ],
+                cwd,
+                sp
+            ),
             Err(Denied::BadArgs(..))
         ));
         assert!(matches!(

@@ -51,11 +51,9 @@ pub fn main_entry() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cfg = ServerConfig::load(&args.config)?;
-    let listen = args
-        .listen
-        .clone()
-        .or(cfg.listen.clone())
-        .ok_or_else(|| anyhow::anyhow!("no listen address: set {ENV_ADDR}, --listen or `listen` in the config"))?;
+    let listen = args.listen.clone().or(cfg.listen.clone()).ok_or_else(|| {
+        anyhow::anyhow!("no listen address: set {ENV_ADDR}, --listen or `listen` in the config")
+    })?;
     let addr: Addr = listen.parse()?;
     let server = Server::new(cfg, addr)?;
     if args.check_config {
@@ -195,10 +193,18 @@ impl BoundServer {
             }
         }
         info!(
-            "rexec_server listening on {addr} ({}; max {max} sessions)",
+            "rexec_server on {addr} ({}; max {max} sessions)",
             if tls.is_some() { "mutual TLS" } else { "plain" }
         );
         tokio::pin!(shutdown);
+        let shown = match &listener {
+            Listener::Tcp(l) => l
+                .local_addr()
+                .map(|a| format!("tcp://{a}"))
+                .unwrap_or_else(|_| addr.to_string()),
+            Listener::Unix(_, p) => format!("unix://{}", p.display()),
+        };
+        info!("ready: listening on {shown}");
         let unix_path = match &listener {
             Listener::Unix(_, p) => Some(p.clone()),
             _ => None,
@@ -236,7 +242,8 @@ impl BoundServer {
                             Some(g) => g,
                             None => {
                                 warn!(%peer, "refused: too many sessions from this client");
-                                refuse_maybe_tls(s, tls, "too many sessions from this client").await;
+                                refuse_maybe_tls(s, tls, "too many sessions from this client")
+                                    .await;
                                 return;
                             }
                         };
@@ -269,7 +276,9 @@ impl BoundServer {
             let _ = std::fs::remove_file(p);
         }
         let active = max - sem.available_permits();
-        info!("stopped accepting; waiting up to {shutdown_timeout:?} for {active} running sessions");
+        info!(
+            "stopped accepting; waiting up to {shutdown_timeout:?} for {active} running sessions"
+        );
         if tokio::time::timeout(shutdown_timeout, sem.acquire_many(max as u32))
             .await
             .is_err()
@@ -277,7 +286,8 @@ impl BoundServer {
             let active = max - sem.available_permits();
             warn!("shutdown timeout: killing {active} remaining sessions");
             let _ = kill_tx.send(true);
-            let _ = tokio::time::timeout(Duration::from_secs(3), sem.acquire_many(max as u32)).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(3), sem.acquire_many(max as u32)).await;
         }
         info!("rexec_server stopped");
         Ok(())

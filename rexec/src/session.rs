@@ -16,8 +16,8 @@ use crate::config::ServerConfig;
 use crate::policy::{filter_env, Whitelist};
 use crate::process::{kill_tree, signal_pid, spawn, SpawnSpec};
 use crate::protocol::{
-    fill_data_header, frame_writer, DataKind, ExecRequest, ExitStatus, Frame, FrameReader, ProtocolError,
-    CHUNK, HEADER_LEN, STDIN_WINDOW,
+    fill_data_header, frame_writer, DataKind, ExecRequest, ExitStatus, Frame, FrameReader,
+    ProtocolError, CHUNK, HEADER_LEN, STDIN_WINDOW,
 };
 use crate::signals::is_forwardable;
 
@@ -130,7 +130,8 @@ impl Session {
         let hs = Duration::from_millis(cfg.session.handshake_timeout_ms);
         let req = match timeout(hs, self.inc.recv()).await {
             Err(_) => {
-                self.fail(255, "timed out waiting for the request".into()).await;
+                self.fail(255, "timed out waiting for the request".into())
+                    .await;
                 return false;
             }
             Ok(None) => return false,
@@ -413,7 +414,11 @@ async fn stdin_pump<W: AsyncWrite + Unpin>(
                     broken = true;
                 }
                 inflight.fetch_sub(d.len(), Ordering::SeqCst);
-                if tx.send(Frame::StdinAck(d.len() as u32).encode()).await.is_err() {
+                if tx
+                    .send(Frame::StdinAck(d.len() as u32).encode())
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }

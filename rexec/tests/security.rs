@@ -1,0 +1,478 @@
+//! Loopback tests of the server's policy and robustness: whitelist, client
+//! addresses, config safety, mutual TLS, unix sockets, bad input, shutdown.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use rexec::protocol::{ExecRequest, Frame, FrameReader};
+
+const T: Duration = Duration::from_secs(20);
+
+fn ok_true(s: &TestServer) {
+    let st = s.rexec().arg("true").stdin(Stdio::null()).status().unwrap();
+    assert!(st.success(), "server stopped serving");
+}
+
+#[test]
+fn unknown_binary_is_refused_clearly() {
+    let s = TestServer::start("");
+    let out = s.rexec().arg("ls").output().unwrap();
+    assert_eq!(out.status.code(), Some(126));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not allowed by the server whitelist"), "{err}");
+    let out = s.rexec().arg("no-such-cmd-xyz").output().unwrap();
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("command not found"));
+    assert!(s.wait_log("refused", T));
+    ok_true(&s);
+}
+
+#[test]
+fn whitelist_compares_real_paths_and_args() {
+    let s = TestServer::start("");
+    let d = tempfile::tempdir().unwrap();
+    let link = d.path().join("mycat");
+    std::os::unix::fs::symlink("/usr/bin/cat", &link).unwrap();
+    let out = run_output(
+        {
+            let mut c = s.rexec();
+            c.arg(&link);
+            c
+        },
+        b"via link\n",
+        T,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"via link\n");
+    // A symlink with a whitelisted-looking name to a binary that is not.
+    let fake = d.path().join("cat");
+    std::os::unix::fs::symlink("/usr/bin/ls", &fake).unwrap();
+    let out = s.rexec().arg(&fake).output().unwrap();
+    assert_eq!(out.status.code(), Some(126));
+    // Argument rules: echo accepts only [a-z]+ and -n, at any count.
+    let out = s.rexec().args(["echo", "-n", "abc"]).output().unwrap();
+    assert_eq!(out.stdout, b"abc");
+    let out = s.rexec().args(["echo", "ABC"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(126));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("arguments not allowed"));
+    // Multi-call binaries: `names` restricts argv[0].
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        "",
+        "[[allow]]\npath = \"/usr/bin/true\"\nnames = [\"true\"]\nmax_args = 0\n",
+    );
+    assert!(s.rexec().arg("true").status().unwrap().success());
+    let out = s.rexec().args(["true", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(126));
+    let other = d.path().join("other");
+    std::os::unix::fs::symlink("/usr/bin/true", &other).unwrap();
+    let out = s.rexec().arg(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(126));
+}
+
+#[test]
+fn allowed_client_addresses() {
+    let s = TestServer::start("allowed_clients = [\"10.9.8.7\", \"192.168.0.0/16\"]\n");
+    let out = s.rexec().arg("true").output().unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("client address not allowed"));
+    assert!(s.wait_log("not in allowed_clients", T));
+    let s = TestServer::start("allowed_clients = [\"127.0.0.0/8\"]\n");
+    ok_true(&s);
+}
+
+fn server_refuses(cfg_text: Option<&str>, mode: u32, needle: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("rexec_server.toml");
+    if let Some(t) = cfg_text {
+        std::fs::write(&p, t).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let mut c = Command::new(SERVER);
+    c.arg("--config")
+        .arg(&p)
+        .env("CMD_NET_ADDR", "tcp://127.0.0.1:0");
+    let out = run_output(c, b"", T);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "expected {needle:?} in {err}");
+}
+
+#[test]
+fn missing_or_unsafe_whitelist_refuses_to_start() {
+    let allow = "[[allow]]\npath = \"/usr/bin/true\"\n";
+    server_refuses(None, 0o600, "cannot read config");
+    server_refuses(Some(allow), 0o666, "world-writable");
+    server_refuses(Some(allow), 0o602, "world-writable");
+    server_refuses(Some(""), 0o600, "whitelist is empty");
+    server_refuses(Some("bogus = 1\n"), 0o600, "invalid config");
+    server_refuses(
+        Some("[[allow]]\npath = \"relative\"\n"),
+        0o600,
+        "must be absolute",
+    );
+}
+
+#[test]
+fn plain_tcp_logs_a_warning() {
+    let s = TestServer::start("");
+    assert!(s.log_text().contains("plain TCP"));
+}
+
+#[test]
+fn unix_socket() {
+    let s = TestServer::start_with("unix://$DIR/rexec.sock", "", DEFAULT_ALLOW);
+    assert!(s.addr.starts_with("unix://"));
+    let out = run_output(
+        {
+            let mut c = s.rexec();
+            c.arg("cat");
+            c
+        },
+        b"over unix\n",
+        T,
+    );
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"over unix\n");
+    let sock = s.dir.path().join("rexec.sock");
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(!s.log_text().contains("plain TCP"));
+}
+
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn path(&self, n: &str) -> String {
+        self.dir.path().join(n).display().to_string()
+    }
+}
+
+fn make_pki() -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |n: &str, s: String| {
+        let p = dir.path().join(n);
+        std::fs::write(&p, s).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let mk_ca = |name: &str| {
+        let mut p = CertificateParams::new(vec![]).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, name.to_string());
+        let k = KeyPair::generate().unwrap();
+        let c = p.self_signed(&k).unwrap();
+        (c, k, p)
+    };
+    let (ca, ca_key, ca_params) = mk_ca("rexec test CA");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    write("ca.pem", ca.pem());
+    let leaf = |names: Vec<String>| {
+        let p = CertificateParams::new(names).unwrap();
+        let k = KeyPair::generate().unwrap();
+        let c = p.signed_by(&k, &issuer).unwrap();
+        (c.pem(), k.serialize_pem())
+    };
+    let (c, k) = leaf(vec!["127.0.0.1".into(), "localhost".into()]);
+    write("server.pem", c);
+    write("server.key", k);
+    let (c, k) = leaf(vec!["client".into()]);
+    write("client.pem", c);
+    write("client.key", k);
+    // A client certificate from another CA.
+    let (_, rogue_key, rogue_params) = mk_ca("rogue CA");
+    let rogue = rcgen::Issuer::new(rogue_params, rogue_key);
+    let p = CertificateParams::new(vec!["client".to_string()]).unwrap();
+    let k = KeyPair::generate().unwrap();
+    let c = p.signed_by(&k, &rogue).unwrap();
+    write("rogue.pem", c.pem());
+    write("rogue.key", k.serialize_pem());
+    Pki { dir }
+}
+
+#[test]
+fn mutual_tls() {
+    let pki = make_pki();
+    let s = TestServer::start(&format!(
+        "[tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\n",
+        pki.path("server.pem"),
+        pki.path("server.key"),
+        pki.path("ca.pem")
+    ));
+    assert!(!s.log_text().contains("plain TCP"));
+    let with_tls = |cert: &str, key: &str| {
+        let mut c = s.rexec();
+        c.env("REXEC_TLS_CA", pki.path("ca.pem"))
+            .env("REXEC_TLS_CERT", pki.path(cert))
+            .env("REXEC_TLS_KEY", pki.path(key));
+        c
+    };
+    let out = run_output(
+        {
+            let mut c = with_tls("client.pem", "client.key");
+            c.arg("cat");
+            c
+        },
+        b"secret\n",
+        T,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"secret\n");
+    // No client certificate at all (plain client): refused.
+    let out = s.rexec().arg("true").output().unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    // A certificate from another CA: refused.
+    let out = with_tls("rogue.pem", "rogue.key")
+        .arg("true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(s.wait_log("TLS handshake failed", T));
+    // A raw TLS client without a certificate: handshake refused.
+    {
+        let roots = {
+            let mut r = rustls::RootCertStore::empty();
+            use rustls::pki_types::pem::PemObject;
+            for c in rustls::pki_types::CertificateDer::pem_file_iter(pki.path("ca.pem")).unwrap() {
+                r.add(c.unwrap()).unwrap();
+            }
+            r
+        };
+        let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let mut conn = rustls::ClientConnection::new(
+            std::sync::Arc::new(cfg),
+            "127.0.0.1".try_into().unwrap(),
+        )
+        .unwrap();
+        let mut sock = TcpStream::connect(s.addr.trim_start_matches("tcp://")).unwrap();
+        sock.set_read_timeout(Some(T)).unwrap();
+        let mut tls = rustls::Stream::new(&mut conn, &mut sock);
+        let req = Frame::Exec(ExecRequest {
+            argv: vec![b"true".to_vec()],
+            env: vec![],
+            cwd: b"/".to_vec(),
+        });
+        let _ = tls.write_all(&req.encode());
+        let mut buf = [0u8; 64];
+        let r = tls.read(&mut buf);
+        assert!(
+            !matches!(r, Ok(n) if n > 0),
+            "server answered a client without certificate: {r:?}"
+        );
+    }
+    let out = with_tls("client.pem", "client.key")
+        .arg("true")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+fn raw_conn(s: &TestServer) -> TcpStream {
+    let sock = TcpStream::connect(s.addr.trim_start_matches("tcp://")).unwrap();
+    sock.set_read_timeout(Some(T)).unwrap();
+    sock
+}
+
+fn read_frames(sock: TcpStream) -> Vec<Frame> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        sock.set_nonblocking(true).unwrap();
+        let s = tokio::net::TcpStream::from_std(sock).unwrap();
+        let mut r = FrameReader::new(s, 1 << 24);
+        let mut v = Vec::new();
+        while let Ok(Ok(Some(f))) = tokio::time::timeout(T, r.next()).await {
+            v.push(f);
+        }
+        v
+    })
+}
+
+#[test]
+fn garbage_and_malformed_input() {
+    let s = TestServer::start("");
+    // Pure garbage.
+    let mut sock = raw_conn(&s);
+    sock.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let frames = read_frames(sock);
+    assert!(
+        matches!(frames.last(), Some(Frame::Error { message, .. }) if message.contains("protocol error")),
+        "{frames:?}"
+    );
+    // A valid frame header with an unknown type.
+    let mut sock = raw_conn(&s);
+    sock.write_all(&[0, 0, 0, 3, 0x7f, 1, 2]).unwrap();
+    let frames = read_frames(sock);
+    assert!(
+        matches!(frames.last(), Some(Frame::Error { .. })),
+        "{frames:?}"
+    );
+    // An Exec frame with a bad magic, and one with absurd counts.
+    let mut sock = raw_conn(&s);
+    sock.write_all(&[0, 0, 0, 8, 1, b'N', b'O', b'P', b'E', 0, 0, 1])
+        .unwrap();
+    let frames = read_frames(sock);
+    assert!(
+        matches!(frames.last(), Some(Frame::Error { .. })),
+        "{frames:?}"
+    );
+    // A length prefix beyond the limit.
+    let mut sock = raw_conn(&s);
+    sock.write_all(&[0xff, 0xff, 0xff, 0xff, 1]).unwrap();
+    let frames = read_frames(sock);
+    assert!(
+        matches!(frames.last(), Some(Frame::Error { message, .. }) if message.contains("exceeds"))
+    );
+    // A request that is not a request.
+    let mut sock = raw_conn(&s);
+    sock.write_all(&Frame::Ping.encode()).unwrap();
+    let frames = read_frames(sock);
+    assert!(
+        matches!(frames.last(), Some(Frame::Error { .. })),
+        "{frames:?}"
+    );
+    // Truncated request, then disconnect.
+    let mut sock = raw_conn(&s);
+    let enc = Frame::Exec(ExecRequest {
+        argv: vec![b"true".to_vec()],
+        env: vec![],
+        cwd: vec![],
+    })
+    .encode();
+    sock.write_all(&enc[..enc.len() - 3]).unwrap();
+    drop(sock);
+    // Random bytes.
+    let mut x: u32 = 12345;
+    for _ in 0..20 {
+        let mut sock = raw_conn(&s);
+        let junk: Vec<u8> = (0..200)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let _ = sock.write_all(&junk);
+        drop(sock);
+    }
+    assert!(s.wait_log("protocol error", T));
+    ok_true(&s);
+}
+
+#[test]
+fn client_disconnecting_mid_stream() {
+    let s = TestServer::start("");
+    // A raw client starts `cat`, sends part of a stdin frame and vanishes.
+    let mut sock = raw_conn(&s);
+    let req = Frame::Exec(ExecRequest {
+        argv: vec![b"cat".to_vec()],
+        env: vec![],
+        cwd: b"/".to_vec(),
+    });
+    sock.write_all(&req.encode()).unwrap();
+    let mut hdr = [0u8; 13];
+    sock.read_exact(&mut hdr).unwrap();
+    let Frame::Started { pid, .. } = Frame::decode(&hdr[4..]).unwrap() else {
+        panic!()
+    };
+    sock.write_all(&Frame::Stdin(b"partial".to_vec()).encode())
+        .unwrap();
+    let enc = Frame::Stdin(vec![7u8; 1000]).encode();
+    sock.write_all(&enc[..500]).unwrap();
+    drop(sock);
+    assert!(poll(Duration::from_secs(2), || !alive(pid)));
+    assert!(s.wait_log("connection lost", T));
+    // A client that exceeds its stdin credit is stopped.
+    let mut sock = raw_conn(&s);
+    sock.write_all(&req.encode()).unwrap();
+    sock.read_exact(&mut hdr).unwrap();
+    let Frame::Started { pid, stdin_window } = Frame::decode(&hdr[4..]).unwrap() else {
+        panic!()
+    };
+    // Stop cat from draining so the credit is really outstanding.
+    send_signal(pid, libc::SIGSTOP);
+    let chunk = Frame::Stdin(vec![1u8; 60_000]).encode();
+    let n = stdin_window as usize / 60_000 + 2;
+    for _ in 0..n {
+        if sock.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let frames = read_frames(sock);
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(f, Frame::Error { message, .. } if message.contains("window"))),
+        "{frames:?}"
+    );
+    assert!(poll(Duration::from_secs(2), || !alive(pid)));
+    ok_true(&s);
+}
+
+#[test]
+fn server_busy_when_session_limit_reached() {
+    let s = TestServer::start("[limits]\nmax_sessions = 1\n");
+    let mut c = s.rexec();
+    c.args(["sleep", "3"]).stdin(Stdio::null());
+    let mut first = c.spawn().unwrap();
+    assert!(s.wait_log("started", T));
+    let out = s.rexec().arg("true").output().unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server busy"));
+    let _ = first.kill();
+    let _ = first.wait();
+}
+
+#[test]
+fn graceful_shutdown() {
+    let s = TestServer::start("[session]\nshutdown_timeout_ms = 5000\n");
+    let mut c = s.rexec();
+    c.args(["sh", "-c", "sleep 1; echo finished"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    let running = c.spawn().unwrap();
+    assert!(s.wait_log("started", T));
+    send_signal(s.pid(), libc::SIGTERM);
+    assert!(s.wait_log("stopped accepting", T));
+    // New clients are turned away...
+    let out = s.rexec().arg("true").output().unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    // ...while the running session completes normally.
+    let out = running.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"finished\n");
+    let mut srv = s;
+    let st = wait_timeout(&mut srv.child, T);
+    assert!(st.success(), "server exit {st:?}");
+    // Sessions that outlive the shutdown timeout are killed.
+    let s = TestServer::start("[session]\nshutdown_timeout_ms = 300\n");
+    let mut c = s.rexec();
+    c.args(["sleep", "300"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped());
+    let running = c.spawn().unwrap();
+    assert!(s.wait_log("started", T));
+    send_signal(s.pid(), libc::SIGTERM);
+    let out = running.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shutting down"));
+    let mut srv = s;
+    assert!(wait_timeout(&mut srv.child, T).success());
+}

@@ -1,0 +1,470 @@
+//! Loopback tests of the remote command's semantics: argv, env, cwd, stdio,
+//! exit status, signals, killing, pid map, concurrency.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const T: Duration = Duration::from_secs(20);
+
+#[test]
+fn argv_is_passed_exactly() {
+    let s = TestServer::start("");
+    let mut c = s.rexec();
+    let args: Vec<&[u8]> = vec![
+        b"[%s]\n",
+        b"a b",
+        b"",
+        b"  lead",
+        b"$HOME;*",
+        b"\xff\xfe",
+        b"-n",
+        b"quote'\"",
+    ];
+    c.arg("printf");
+    for a in &args {
+        c.arg(OsStr::from_bytes(a));
+    }
+    let out = run_output(c, b"", T);
+    assert!(out.status.success(), "{out:?}");
+    let mut want = Vec::new();
+    for a in &args[1..] {
+        want.push(b'[');
+        want.extend_from_slice(a);
+        want.extend_from_slice(b"]\n");
+    }
+    assert_eq!(out.stdout, want);
+}
+
+#[test]
+fn environment_is_passed_and_filtered() {
+    let s = TestServer::start(
+        "[env]\ndeny = [\"SECRET_*\", \"LD_PRELOAD\"]\n[env.set]\nFORCED = \"server\"\n",
+    );
+    let mut c = s.rexec();
+    c.arg("env")
+        .env("REXEC_TEST_VAR", "value with spaces=and equals")
+        .env(OsStr::from_bytes(b"REXEC_BIN"), OsStr::from_bytes(b"\xff"))
+        .env("SECRET_TOKEN", "hidden")
+        .env("FORCED", "client");
+    let out = run_output(c, b"", T);
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<&[u8]> = out.stdout.split(|&b| b == b'\n').collect();
+    assert!(lines.contains(&&b"REXEC_TEST_VAR=value with spaces=and equals"[..]));
+    assert!(lines.contains(&&b"REXEC_BIN=\xff"[..]));
+    assert!(lines.contains(&&b"FORCED=server"[..]));
+    assert!(!out.stdout.windows(12).any(|w| w == b"SECRET_TOKEN"));
+    // Only the allow list passes when one is configured.
+    let s = TestServer::start("[env]\nallow = [\"KEEP_*\"]\n");
+    let mut c = s.rexec();
+    c.arg("env").env("KEEP_ME", "1").env("DROP_ME", "1");
+    let out = run_output(c, b"", T);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("KEEP_ME=1"), "{text}");
+    assert!(!text.contains("DROP_ME"), "{text}");
+    assert!(!text.contains("PATH="), "{text}");
+}
+
+#[test]
+fn working_directory() {
+    let s = TestServer::start("");
+    let d = tempfile::tempdir().unwrap();
+    let real = std::fs::canonicalize(d.path()).unwrap();
+    let mut c = s.rexec();
+    c.arg("pwd").current_dir(&real);
+    let out = run_output(c, b"", T);
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", real.display()).into_bytes(),
+        "{out:?}"
+    );
+    // --cwd overrides; a directory missing on the server falls back to "/".
+    let mut c = s.rexec();
+    c.args(["--cwd", "/nonexistent/dir", "pwd"]);
+    let out = run_output(c, b"", T);
+    assert_eq!(out.stdout, b"/\n");
+    // With fallback disabled the request fails clearly.
+    let s = TestServer::start("fallback_cwd = \"\"\n");
+    let mut c = s.rexec();
+    c.args(["--cwd", "/nonexistent/dir", "pwd"]);
+    let out = run_output(c, b"", T);
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn stdin_is_streamed_with_eof() {
+    let s = TestServer::start("");
+    let mut c = s.rexec();
+    c.arg("cat");
+    let out = run_output(c, b"x\n", T);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, b"x\n");
+    // Empty stdin.
+    let mut c = s.rexec();
+    c.arg("cat").stdin(Stdio::null());
+    let out = c.output().unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    // A shell pipeline, as in the issue: `echo x | rexec cat` ends.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("echo x | {REXEC} cat"))
+        .env("CMD_NET_ADDR", &s.addr)
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"x\n");
+    // Interactive-style exchange: a line goes in, the same line comes out
+    // before stdin is closed.
+    let mut c = s.rexec();
+    c.arg("cat").stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut si = child.stdin.take().unwrap();
+    let mut so = BufReader::new(child.stdout.take().unwrap());
+    si.write_all(b"ping\n").unwrap();
+    si.flush().unwrap();
+    let mut line = String::new();
+    so.read_line(&mut line).unwrap();
+    assert_eq!(line, "ping\n");
+    drop(si);
+    assert!(wait_timeout(&mut child, T).success());
+}
+
+#[test]
+fn stdout_and_stderr_are_separate() {
+    let s = TestServer::start("");
+    let mut c = s.rexec();
+    c.args([
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 100 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done",
+    ]);
+    let out = run_output(c, b"", T);
+    assert!(out.status.success());
+    let want_out: String = (0..100).map(|i| format!("out{i}\n")).collect();
+    let want_err: String = (0..100).map(|i| format!("err{i}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), want_out);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), want_err);
+}
+
+#[test]
+fn large_transfer_in_bounded_memory() {
+    const SIZE: u64 = 192 << 20;
+    let s = TestServer::start("");
+    let mut c = s.rexec();
+    c.arg("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let pid = child.id();
+    let mut si = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let block = vec![0xA5u8; 1 << 20];
+        for _ in 0..(SIZE >> 20) {
+            si.write_all(&block).unwrap();
+        }
+    });
+    let mut so = child.stdout.take().unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    let mut max_client = 0;
+    let mut max_server = 0;
+    let mut paused = false;
+    loop {
+        let n = so.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(buf[..n].iter().all(|&b| b == 0xA5));
+        total += n as u64;
+        if !paused && total > SIZE / 2 {
+            // A stalled reader: everything upstream must stop, not buffer.
+            paused = true;
+            std::thread::sleep(Duration::from_millis(800));
+        }
+        if total % (8 << 20) < n as u64 {
+            max_client = max_client.max(rss_kib(pid).unwrap_or(0));
+            max_server = max_server.max(rss_kib(s.pid()).unwrap_or(0));
+        }
+    }
+    writer.join().unwrap();
+    assert!(wait_timeout(&mut child, T).success());
+    assert_eq!(total, SIZE);
+    eprintln!("max RSS: client {max_client} KiB, server {max_server} KiB");
+    assert!(max_client < 48 * 1024, "client RSS {max_client} KiB");
+    assert!(max_server < 64 * 1024, "server RSS {max_server} KiB");
+}
+
+#[test]
+fn every_exit_status_is_returned() {
+    let s = TestServer::start("");
+    for code in 0..=255u32 {
+        let mut c = s.rexec();
+        c.args(["sh", "-c", &format!("exit {code}")])
+            .stdin(Stdio::null());
+        let st = c.status().unwrap();
+        assert_eq!(st.code(), Some(code as i32), "exit {code}");
+    }
+}
+
+#[test]
+fn death_by_signal_is_128_plus_n() {
+    let s = TestServer::start("");
+    for sig in [
+        libc::SIGKILL,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGABRT,
+        libc::SIGSEGV,
+    ] {
+        let mut c = s.rexec();
+        c.args(["sh", "-c", &format!("kill -{sig} $$")])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        let st = c.status().unwrap();
+        assert_eq!(st.code(), Some(128 + sig), "signal {sig}");
+    }
+}
+
+#[test]
+fn signals_are_forwarded() {
+    let s = TestServer::start("");
+    let sigs = [
+        ("INT", libc::SIGINT),
+        ("TERM", libc::SIGTERM),
+        ("HUP", libc::SIGHUP),
+        ("QUIT", libc::SIGQUIT),
+        ("USR1", libc::SIGUSR1),
+        ("USR2", libc::SIGUSR2),
+    ];
+    std::thread::scope(|sc| {
+        for (name, num) in sigs {
+            let s = &s;
+            sc.spawn(move || {
+                let script = format!(
+                    "trap 'echo got {name}; exit 7' {name}; echo ready; while :; do sleep 0.05; done"
+                );
+                let mut c = s.rexec();
+                c.args(["sh", "-c", &script])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped());
+                let mut child = c.spawn().unwrap();
+                let mut so = BufReader::new(child.stdout.take().unwrap());
+                let mut line = String::new();
+                so.read_line(&mut line).unwrap();
+                assert_eq!(line, "ready\n");
+                send_signal(child.id(), num);
+                let mut rest = String::new();
+                so.read_to_string(&mut rest).unwrap();
+                let st = wait_timeout(&mut child, T);
+                assert_eq!(rest, format!("got {name}\n"), "signal {name}");
+                assert_eq!(st.code(), Some(7), "signal {name}");
+            });
+        }
+    });
+    // Without a trap, the remote process dies of the signal and rexec reports it.
+    let mut c = s.rexec();
+    c.args(["sleep", "30"]).stdin(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    assert!(poll(T, || std::fs::read_dir(s.pidmap_dir())
+        .map(|d| d.count() > 0)
+        .unwrap_or(false)));
+    send_signal(child.id(), libc::SIGTERM);
+    let st = wait_timeout(&mut child, T);
+    assert_eq!(st.code(), Some(128 + libc::SIGTERM));
+}
+
+/// Start `rexec sh -c` with two background grandchildren; return the child
+/// and the remote pids (shell, grandchild 1, grandchild 2).
+fn start_tree(c: &mut std::process::Command) -> (std::process::Child, Vec<u32>) {
+    c.args([
+        "sh",
+        "-c",
+        "sleep 300 & echo $!; (sleep 300; true) & echo $!; echo $$; wait",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut so = BufReader::new(child.stdout.take().unwrap());
+    let mut pids = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        so.read_line(&mut line).unwrap();
+        pids.push(line.trim().parse::<u32>().unwrap());
+    }
+    std::mem::forget(so);
+    for &p in &pids {
+        assert!(alive(p));
+    }
+    (child, pids)
+}
+
+#[test]
+fn client_sigkill_kills_remote_tree_within_a_second() {
+    let s = TestServer::start("");
+    let (mut child, pids) = start_tree(&mut s.rexec());
+    child.kill().unwrap();
+    let t0 = Instant::now();
+    let gone = poll(Duration::from_secs(1), || pids.iter().all(|&p| !alive(p)));
+    let _ = child.wait();
+    assert!(gone, "remote processes still alive after 1 s: {pids:?}");
+    eprintln!("remote tree gone after {:?}", t0.elapsed());
+    assert!(s.wait_log("connection lost", T));
+}
+
+#[test]
+fn connection_drop_kills_remote_tree_within_a_second() {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let s = TestServer::start("");
+    // A proxy between client and server whose connection we cut.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let target = s.addr.trim_start_matches("tcp://").to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (a, _) = l.accept().unwrap();
+        let b = TcpStream::connect(target).unwrap();
+        let (mut a2, mut b2) = (a.try_clone().unwrap(), b.try_clone().unwrap());
+        let (mut a3, mut b3) = (a.try_clone().unwrap(), b.try_clone().unwrap());
+        std::thread::spawn(move || std::io::copy(&mut a2, &mut b2));
+        std::thread::spawn(move || std::io::copy(&mut b3, &mut a3));
+        tx.send((a, b)).unwrap();
+    });
+    let mut c = s.rexec();
+    c.env("CMD_NET_ADDR", format!("tcp://127.0.0.1:{port}"))
+        .stderr(Stdio::piped());
+    let (mut child, pids) = start_tree(&mut c);
+    let (a, b) = rx.recv().unwrap();
+    a.shutdown(Shutdown::Both).unwrap();
+    b.shutdown(Shutdown::Both).unwrap();
+    let gone = poll(Duration::from_secs(1), || pids.iter().all(|&p| !alive(p)));
+    assert!(gone, "remote processes still alive after 1 s: {pids:?}");
+    let st = wait_timeout(&mut child, T);
+    assert_eq!(st.code(), Some(255));
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("connection to the server lost"), "{err}");
+}
+
+#[test]
+fn silent_client_is_killed_after_heartbeat_timeout() {
+    use rexec::protocol::{ExecRequest, Frame};
+    use std::net::TcpStream;
+    let s = TestServer::start("[session]\nheartbeat_timeout_ms = 500\n");
+    let mut sock = TcpStream::connect(s.addr.trim_start_matches("tcp://")).unwrap();
+    let req = Frame::Exec(ExecRequest {
+        argv: vec![b"sleep".to_vec(), b"300".to_vec()],
+        env: vec![],
+        cwd: b"/".to_vec(),
+    });
+    sock.write_all(&req.encode()).unwrap();
+    let mut hdr = [0u8; 13];
+    sock.read_exact(&mut hdr).unwrap();
+    let started = Frame::decode(&hdr[4..]).unwrap();
+    let Frame::Started { pid, .. } = started else {
+        panic!("{started:?}")
+    };
+    assert!(alive(pid));
+    // Stay connected but silent: the server must give up on us.
+    assert!(poll(Duration::from_secs(5), || !alive(pid)));
+    assert!(s.wait_log("no heartbeat", T));
+    drop(sock);
+}
+
+#[test]
+fn pid_map_maps_local_to_remote() {
+    let s = TestServer::start("");
+    let mut c = s.rexec();
+    c.args(["sleep", "30"]).stdin(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let local = child.id();
+    let entry = s.pidmap_dir().join(local.to_string());
+    assert!(poll(T, || entry.exists()));
+    let out = s
+        .rexec()
+        .args(["--remote-pid", &local.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let remote: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{remote}/cmdline")).unwrap();
+    assert_eq!(cmdline, b"sleep\x0030\x00");
+    // The documented remote_kill pattern: kill the remote pid via rexec.
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{REXEC} sh -c 'kill -USR1 \"$1\"' sh $({REXEC} --remote-pid {local})"
+        ))
+        .env("CMD_NET_ADDR", &s.addr)
+        .env("REXEC_PIDMAP_DIR", s.pidmap_dir())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = wait_timeout(&mut child, T);
+    assert_eq!(st.code(), Some(128 + libc::SIGUSR1));
+    assert!(!entry.exists(), "pid map entry not removed");
+    let out = s
+        .rexec()
+        .args(["--remote-pid", &local.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn hundred_concurrent_sessions() {
+    let s = TestServer::start("");
+    let mut children = Vec::new();
+    for i in 0..100 {
+        let mut c = s.rexec();
+        c.args(["sh", "-c", "sleep 1; echo $0", &format!("n{i}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        children.push(c.spawn().unwrap());
+    }
+    // All 100 run at the same time on the server.
+    assert!(
+        poll(T, || s.log_text().matches("started").count() >= 100),
+        "not all sessions started"
+    );
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "session {i}: {out:?}");
+        assert_eq!(out.stdout, format!("n{i}\n").into_bytes());
+    }
+}
+
+#[test]
+fn broken_local_stdout_behaves_like_sigpipe() {
+    let s = TestServer::start("");
+    // `rexec yes | head -n 1` must end, like `yes | head -n 1` does.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{REXEC} yes | head -n 1"))
+        .env("CMD_NET_ADDR", &s.addr)
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"y\n");
+    let mut c = s.rexec();
+    c.arg("yes").stdout(Stdio::piped()).stdin(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut so = child.stdout.take().unwrap();
+    let mut b = [0u8; 2];
+    so.read_exact(&mut b).unwrap();
+    drop(so);
+    let st = wait_timeout(&mut child, T);
+    assert_eq!(st.signal(), Some(libc::SIGPIPE));
+}
