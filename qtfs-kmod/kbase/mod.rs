@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+//! kbase: the thin layer of qtfs-kmod that owns the `unsafe`.
+//!
+//! Both modules pull this directory in as source (`#[path = "../kbase/mod.rs"]
+//! mod kbase;`), so each gets its own copy; `shim/kbase_shim.c` is its C
+//! half. Safe types over `kernel::bindings`, each `unsafe` block justified by
+//! a `// SAFETY:` comment and each `unsafe fn` by a `# Safety` section; the
+//! client and server logic is written against these types, in safe code.
+//!
+//! - [`config`]: validation of the module parameters (pure, unit-tested);
+//! - [`param`]: reading the parameters from the shim;
+//! - [`log`]: logging filtered by `qtfs_log_level`;
+//! - [`net`]: TCP listener and stream, released on drop;
+//! - [`kthread`]: kernel threads running a closure, stopped on drop;
+//! - [`fs`]: file system type registration, undone on drop.
+//!
+//! A module uses only part of it, hence `dead_code` is allowed here.
+#![allow(dead_code)]
+
+pub(crate) mod config;
+pub(crate) mod fs;
+pub(crate) mod kthread;
+pub(crate) mod log;
+pub(crate) mod net;
+pub(crate) mod param;

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The module parameters, read from the C shim.
+//!
+//! 6.12's `module!` macro has no parameters, so `shim/kbase_shim.c` declares
+//! `qtfs_server_ip`, `qtfs_server_port` and `qtfs_log_level` with
+//! `module_param(…, charp, 0444)` and exports accessors for them. This file
+//! reads them once, at load, and hands them to [`super::config::validate`].
+//!
+//! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h)
+
+use super::config::{self, Config, Role};
+use kernel::error::{code::EINVAL, Result};
+use kernel::ffi::c_char;
+use kernel::str::CStr;
+
+extern "C" {
+    fn qtfs_shim_param_server_ip() -> *const c_char;
+    fn qtfs_shim_param_server_port() -> *const c_char;
+    fn qtfs_shim_param_log_level() -> *const c_char;
+}
+
+/// Turns a `charp` parameter into its bytes (`None` when unset).
+///
+/// # Safety
+///
+/// `p` must be null or point to a NUL-terminated string that stays valid
+/// and unchanged while the returned slice is used.
+unsafe fn param_bytes<'a>(p: *const c_char) -> Option<&'a [u8]> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` is non-null and, per this function's contract, a valid
+    // NUL-terminated string that outlives `'a` and is not written meanwhile.
+    Some(unsafe { CStr::from_char_ptr(p) }.as_bytes())
+}
+
+/// Reads and validates the parameters. Every refused parameter is reported
+/// with `pr_err!` (whatever the log level: it is not known yet), naming the
+/// parameter and the value; then the load fails with `EINVAL`.
+///
+/// Must be called from the module's `init`.
+pub(crate) fn load(role: Role) -> Result<Config> {
+    // SAFETY: The accessors only return the parameter pointers. The
+    // parameters are `charp` with mode 0444, so nothing writes them after
+    // the module's arguments were parsed, which happened before `init`; the
+    // strings live until the module is freed, after `init` and `exit`, and
+    // the slices are dropped before this function returns.
+    let (ip, port, level) = unsafe {
+        (
+            param_bytes(qtfs_shim_param_server_ip()),
+            param_bytes(qtfs_shim_param_server_port()),
+            param_bytes(qtfs_shim_param_log_level()),
+        )
+    };
+    match config::validate(role, ip, port, level) {
+        Ok(cfg) => Ok(cfg),
+        Err(errors) => {
+            for e in errors.iter().flatten() {
+                kernel::pr_err!("{}\n", e);
+            }
+            Err(EINVAL)
+        }
+    }
+}

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The C half of qtfs-kmod/kbase, shared by both modules.
+ *
+ * This file is not an object of its own: client_shim.c and server_shim.c each
+ * `#include` it, so that every module carries its own private copy (kbuild
+ * warns when one object is linked into two modules). Nothing here is
+ * exported; the symbols are resolved inside each .ko.
+ *
+ * Only what Rust cannot reach lives here: module_param() (a macro),
+ * init_net, struct sockaddr_in and net/sock.h (none of them in the 6.12
+ * bindings) and WRITE_ONCE() on socket fields. Every function is a
+ * thin, policy-free wrapper; the Rust side (kbase/param.rs, kbase/net.rs)
+ * owns the logic and documents the safety contracts.
+ */
+#include <linux/in.h>
+#include <linux/jiffies.h>
+#include <linux/moduleparam.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+
+#include "kbase_shim.h"
+
+/*
+ * Module parameters. All three are strings, validated by the Rust side at
+ * load (kbase/config.rs) so that every bad value gets the same kind of
+ * message, naming the parameter and the value. 0444: visible, never
+ * writable, so they cannot change after validation.
+ */
+static char *qtfs_server_ip;
+module_param(qtfs_server_ip, charp, 0444);
+MODULE_PARM_DESC(qtfs_server_ip, "IPv4 address of the qtfs server, dotted quad (required)");
+
+static char *qtfs_server_port = "12345";
+module_param(qtfs_server_port, charp, 0444);
+MODULE_PARM_DESC(qtfs_server_port, "TCP port of the qtfs server, 1-65535 (default 12345)");
+
+static char *qtfs_log_level = "INFO";
+module_param(qtfs_log_level, charp, 0444);
+MODULE_PARM_DESC(qtfs_log_level, "NONE, ERROR, WARN, INFO or DEBUG, any case (default INFO)");
+
+const char *qtfs_shim_param_server_ip(void)
+{
+	return qtfs_server_ip;
+}
+
+const char *qtfs_shim_param_server_port(void)
+{
+	return qtfs_server_port;
+}
+
+const char *qtfs_shim_param_log_level(void)
+{
+	return qtfs_log_level;
+}
+
+/* A kernel TCP/IPv4 socket in the initial network namespace. */
+int qtfs_shim_tcp_socket(struct socket **res)
+{
+	return sock_create_kern(&init_net, PF_INET, SOCK_STREAM, IPPROTO_TCP, res);
+}
+
+/* SO_REUSEADDR (sock_set_reuseaddr() is in net/sock.h, not in the bindings). */
+void qtfs_shim_set_reuseaddr(struct socket *sock)
+{
+	sock_set_reuseaddr(sock->sk);
+}
+
+static void qtfs_shim_sin(struct sockaddr_in *sin, u32 addr, u16 port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(addr);
+	sin->sin_port = htons(port);
+}
+
+/* @addr and @port in host byte order. */
+int qtfs_shim_bind(struct socket *sock, u32 addr, u16 port)
+{
+	struct sockaddr_in sin;
+
+	qtfs_shim_sin(&sin, addr, port);
+	return kernel_bind(sock, (struct sockaddr *)&sin, sizeof(sin));
+}
+
+/* Blocking connect, bounded by the socket's send timeout. */
+int qtfs_shim_connect(struct socket *sock, u32 addr, u16 port)
+{
+	struct sockaddr_in sin;
+
+	qtfs_shim_sin(&sin, addr, port);
+	return kernel_connect(sock, (struct sockaddr *)&sin, sizeof(sin), 0);
+}
+
+/*
+ * The peer (@peer != 0) or local address of an IPv4 socket, in host byte
+ * order.
+ */
+int qtfs_shim_addr(struct socket *sock, int peer, u32 *addr, u16 *port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	int len;
+
+	memset(&ss, 0, sizeof(ss));
+	if (peer)
+		len = kernel_getpeername(sock, (struct sockaddr *)&ss);
+	else
+		len = kernel_getsockname(sock, (struct sockaddr *)&ss);
+	if (len < 0)
+		return len;
+	if (sin->sin_family != AF_INET || len < (int)sizeof(*sin))
+		return -EAFNOSUPPORT;
+	*addr = ntohl(sin->sin_addr.s_addr);
+	*port = ntohs(sin->sin_port);
+	return 0;
+}
+
+/*
+ * Bound every blocking receive/accept (@rcv_ms) and send/connect (@snd_ms);
+ * 0 keeps the current value. Same locking as sock_set_sndtimeo().
+ */
+void qtfs_shim_set_timeouts(struct socket *sock, unsigned int rcv_ms,
+			    unsigned int snd_ms)
+{
+	struct sock *sk = sock->sk;
+
+	lock_sock(sk);
+	if (rcv_ms)
+		WRITE_ONCE(sk->sk_rcvtimeo, msecs_to_jiffies(rcv_ms));
+	if (snd_ms)
+		WRITE_ONCE(sk->sk_sndtimeo, msecs_to_jiffies(snd_ms));
+	release_sock(sk);
+}

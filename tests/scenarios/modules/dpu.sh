@@ -1,0 +1,80 @@
+#!/bin/sh
+# Scenario `modules`, DPU side: qtfs.ko refuses bad parameters, stays
+# loadable (and quick) when the server cannot be reached, registers `qtfs`,
+# connects to the HOST's qtfs_server, refuses mounts cleanly, and reconnects
+# to the reloaded server. See host.sh for the other half.
+. /scenario/lib.sh
+KO=$QTFS_MODULES/qtfs.ko
+PORT=12345
+CONN_RE="[0-9A-F]{8}:[0-9A-F]{4} $(ip_hex "$HOST_IP"):$(port_hex $PORT)"
+
+step "bad parameters are refused"
+expect_refused "$KO" "qtfs: invalid qtfs_server_ip=: required"
+expect_refused "$KO" "qtfs: invalid qtfs_server_ip=999.1.1.1:" qtfs_server_ip=999.1.1.1
+expect_refused "$KO" "qtfs: invalid qtfs_server_ip=abc:" qtfs_server_ip=abc
+expect_refused "$KO" "qtfs: invalid qtfs_server_ip=0.0.0.0:" qtfs_server_ip=0.0.0.0
+for p in 0 70000 -1 abc; do
+    expect_refused "$KO" "qtfs: invalid qtfs_server_port=$p: must be" \
+        qtfs_server_ip="$HOST_IP" qtfs_server_port="$p"
+done
+expect_refused "$KO" "qtfs: invalid qtfs_log_level=LOUD:" qtfs_server_ip="$HOST_IP" qtfs_log_level=LOUD
+grep -qw qtfs /proc/filesystems && fail "qtfs registered after refused loads"
+
+step "an unreachable server does not fail the load, and the wait is bounded"
+mark
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_server_port=1 || fail "load refused with port 1"
+since | grep -qF "qtfs: cannot connect to $HOST_IP:1: error -111" || fail "no 'cannot connect' line"
+rmmod qtfs || fail "rmmod failed"
+mark
+t0=$(date +%s)
+insmod "$KO" qtfs_server_ip=10.10.0.99 || fail "load refused with an absent server"
+t1=$(date +%s)
+[ $((t1 - t0)) -le 10 ] || fail "insmod with an absent server took $((t1 - t0)) s"
+since | grep -qF "qtfs: cannot connect to 10.10.0.99:$PORT" || fail "no 'cannot connect' line"
+rmmod qtfs || fail "rmmod failed"
+ok "refused and absent servers: loaded, warned, $((t1 - t0)) s"
+
+step "load and connect to $HOST_IP:$PORT (retrying until the server is up)"
+n=0
+while :; do
+    mark
+    insmod "$KO" qtfs_server_ip="$HOST_IP" || fail "insmod failed"
+    since | grep -qF "qtfs: connected to $HOST_IP:$PORT" && break
+    rmmod qtfs || fail "rmmod failed"
+    n=$((n + 1)); [ $n -le 150 ] || fail "no connection to the server in 150 attempts"
+    sleep 1
+done
+since | sed 's/^/    /'
+ok "connected after $n failed attempt(s)"
+grep -qw qtfs /proc/filesystems || fail "qtfs not in /proc/filesystems"
+check_params qtfs qtfs_server_ip="$HOST_IP" qtfs_server_port=$PORT qtfs_log_level=INFO
+tcp_lines "$CONN_RE" 01 >/dev/null || fail "no established connection in /proc/net/tcp"
+mkdir -p /mnt/q
+mark
+mount -t qtfs none /mnt/q 2>/tmp/mount.err && fail "mount -t qtfs succeeded"
+cat /tmp/mount.err
+since | grep -qF "qtfs: mount: not implemented yet" || fail "no log line for the mount attempt"
+ok "qtfs registered, connected, mount refused cleanly"
+
+step "the HOST unloads its server: the connection ends"
+n=0
+while tcp_lines "$CONN_RE" 01 >/dev/null; do
+    n=$((n + 1)); [ $n -le 200 ] || fail "connection still established after 200 s"
+    sleep 1
+done
+ok "connection closed by the server ($(tcp_lines "$CONN_RE" '[0-9A-F]{2}' | awk '{print "state " $4}'))"
+rmmod qtfs || fail "rmmod failed"
+grep -qw qtfs /proc/filesystems && fail "qtfs still registered after rmmod"
+ok "rmmod: qtfs unregistered"
+
+step "reconnect to the reloaded server"
+barrier_wait 200 "$HOST_IP" || fail "the HOST never opened the barrier"
+mark
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=debug || fail "insmod failed"
+since | grep -qF "qtfs: connected to $HOST_IP:$PORT" || fail "not connected to the reloaded server"
+sleep 1
+rmmod qtfs || fail "rmmod failed"
+grep -qw qtfs /proc/filesystems && fail "qtfs still registered after rmmod"
+ok "reconnected, unloaded"
+
+echo "dpu: all checks passed"

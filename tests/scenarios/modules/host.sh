@@ -1,0 +1,123 @@
+#!/bin/sh
+# Scenario `modules`, HOST side: qtfs_server.ko refuses bad parameters,
+# listens on $HOST_IP:12345, accepts the DPU's connection, unloads with
+# connections open (no thread left, port free), reloads at once and serves
+# the DPU again. dpu.sh is the other half: the DPU retries its load until it
+# is connected, notices the unload through its connection's state, and
+# reconnects when this side opens the barrier port (lib.sh).
+. /scenario/lib.sh
+KO=$QTFS_MODULES/qtfs_server.ko
+PORT=12345
+PHEX=$(port_hex $PORT)
+HHEX=$(ip_hex "$HOST_IP")
+ANY='[0-9A-F]{8}:[0-9A-F]{4}'
+THREADS='qtfs_srv_accept|qtfs_srv_conn'
+
+step "bad parameters are refused"
+expect_refused "$KO" "qtfs_server: invalid qtfs_server_ip=: required"
+expect_refused "$KO" "qtfs_server: invalid qtfs_server_ip=999.1.1.1:" qtfs_server_ip=999.1.1.1
+expect_refused "$KO" "qtfs_server: invalid qtfs_server_ip=abc:" qtfs_server_ip=abc
+expect_refused "$KO" "qtfs_server: invalid qtfs_server_ip=10.10.0:" qtfs_server_ip=10.10.0
+for p in 0 70000 -1 abc 123456789012; do
+    expect_refused "$KO" "qtfs_server: invalid qtfs_server_port=$p: must be" \
+        qtfs_server_ip="$HOST_IP" qtfs_server_port="$p"
+done
+expect_refused "$KO" "qtfs_server: invalid qtfs_log_level=LOUD:" \
+    qtfs_server_ip="$HOST_IP" qtfs_log_level=LOUD
+# Every bad parameter is named, not only the first one.
+mark
+insmod "$KO" qtfs_server_ip=1.2.3.256 qtfs_server_port=65536 qtfs_log_level=x 2>/dev/null &&
+    fail "three bad parameters accepted"
+for p in "qtfs_server_ip=1.2.3.256" "qtfs_server_port=65536" "qtfs_log_level=x"; do
+    since | grep -qF "invalid $p:" || fail "no message for $p"
+done
+ok "three bad parameters, three messages"
+[ -z "$(kthreads "$THREADS")" ] || fail "a refused load left a thread"
+grep -q '^qtfs_server ' /proc/modules && fail "qtfs_server loaded after refusals"
+
+step "load, listen on $HOST_IP:$PORT"
+mark
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=debug || fail "insmod failed"
+check_params qtfs_server qtfs_server_ip="$HOST_IP" qtfs_server_port=$PORT qtfs_log_level=debug
+since | grep -qF "qtfs_server: listening on $HOST_IP:$PORT" || fail "no 'listening' line"
+tcp_lines "$HHEX:$PHEX" 00000000:0000 0A >/dev/null || fail "no listener on $HOST_IP:$PORT in /proc/net/tcp"
+[ -n "$(kthreads qtfs_srv_accept)" ] || fail "no qtfs_srv_accept thread"
+ok "listening, thread qtfs_srv_accept running"
+
+step "the DPU's qtfs.ko connects"
+wait_since 150 "qtfs_server: accepted connection from $DPU_IP:" ||
+    fail "no connection from the DPU in 150 s"
+since | grep -F "accepted connection from $DPU_IP:" | sed 's/^/    /'
+sleep 1
+[ -n "$(kthreads qtfs_srv_conn)" ] || fail "no session thread for the DPU's connection"
+ok "accepted, session thread running"
+
+step "unload with connections open"
+# A second connection, held open by a local client until its fifo closes.
+mkfifo /tmp/ncin
+nc "$HOST_IP" $PORT </tmp/ncin >/dev/null &
+NC=$!
+exec 3>/tmp/ncin
+wait_since 20 "qtfs_server: accepted connection from $HOST_IP:" || fail "local nc not accepted"
+sleep 1
+[ "$(kthreads qtfs_srv_conn | wc -l)" -ge 2 ] || fail "expected two session threads"
+est=$(tcp_lines "$HHEX:$PHEX" "$ANY" 01 | wc -l)
+[ "$est" -ge 2 ] || fail "expected 2 established server-side connections, /proc/net/tcp has $est"
+mark
+t0=$(date +%s)
+rmmod qtfs_server || fail "rmmod failed"
+t1=$(date +%s)
+[ $((t1 - t0)) -le 5 ] || fail "rmmod took $((t1 - t0)) s"
+since | sed 's/^/    /'
+since | grep -qE "connection from $DPU_IP:[0-9]+ closed \(server stopping\)" ||
+    fail "the DPU's connection was not closed by the unload"
+since | grep -qE "closed [2-9] open connection" || fail "the accept thread did not close both connections"
+[ -z "$(kthreads "$THREADS")" ] || fail "threads left after rmmod: $(kthreads "$THREADS")"
+tcp_lines "$ANY" "$HHEX:$PHEX" 01 >/dev/null && sleep 2
+tcp_lines "$ANY" "$HHEX:$PHEX" 01 && fail "the local client is still connected after rmmod"
+tcp_lines "$ANY" 00000000:0000 0A | grep -qF ":$PHEX " && fail "a listener is left on port $PORT"
+exec 3>&-
+kill $NC 2>/dev/null; wait $NC 2>/dev/null
+ok "rmmod in $((t1 - t0)) s: no thread, no listener, clients disconnected"
+
+step "the port is free"
+nc -l -p $PORT </dev/null >/dev/null &
+NCL=$!
+sleep 1
+kill -0 $NCL 2>/dev/null || fail "nc -l could not bind port $PORT"
+tcp_lines "00000000:$PHEX" 00000000:0000 0A >/dev/null || fail "nc -l not listening"
+# While nc holds it, the module must fail to load, and say why.
+mark
+insmod "$KO" qtfs_server_ip=0.0.0.0 2>/dev/null && fail "loaded while port $PORT is taken"
+since | grep -qF "qtfs_server: cannot listen on 0.0.0.0:$PORT: error -98" ||
+    fail "no 'cannot listen' message"
+[ -z "$(kthreads "$THREADS")" ] || fail "a failed load left a thread"
+kill $NCL; wait $NCL 2>/dev/null
+ok "nc bound port $PORT; the module reported EADDRINUSE while nc held it"
+
+step "reload binds at once, the DPU connects again"
+mark
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=INFO || fail "reload failed"
+tcp_lines "$HHEX:$PHEX" 00000000:0000 0A >/dev/null || fail "reload: no listener"
+barrier_open
+wait_since 150 "qtfs_server: accepted connection from $DPU_IP:" || fail "the DPU did not reconnect"
+ok "the DPU reconnected"
+# dpu.sh unloads qtfs.ko next: the connection ends, the session sees EOF.
+wait_since 60 "closed (closed by peer)" || fail "the DPU's second connection did not end"
+sleep 1
+[ -z "$(kthreads qtfs_srv_conn)" ] || fail "session thread left after the peer closed"
+rmmod qtfs_server || fail "final rmmod failed"
+[ -z "$(kthreads "$THREADS")" ] || fail "threads left after the final rmmod"
+tcp_lines "$ANY" 00000000:0000 0A | grep -qF ":$PHEX " && fail "listener left after the final rmmod"
+kill $BARRIER_PID 2>/dev/null
+ok "session ended with the peer; final rmmod clean"
+
+step "0.0.0.0 listens on every address; the level is case-insensitive"
+insmod "$KO" qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_level=wArN ||
+    fail "0.0.0.0 refused"
+tcp_lines "00000000:$(port_hex 12346)" 00000000:0000 0A >/dev/null || fail "no listener on 0.0.0.0:12346"
+check_params qtfs_server qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_level=wArN
+rmmod qtfs_server || fail "rmmod failed"
+ok "0.0.0.0:12346"
+
+echo "host: all checks passed"
