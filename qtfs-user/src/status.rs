@@ -1,0 +1,245 @@
+//! What `qtfsctl status` reports: the modules' state and parameters from
+//! sysfs, the `qtfs` file system type and qtfs mounts from procfs. Every path
+//! is read beneath a root directory so that tests can use a fake tree.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::kmod::Role;
+
+/// One module's state.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct ModuleStatus {
+    pub role: Role,
+    pub name: &'static str,
+    pub loaded: bool,
+    /// `live`, `coming` or `going` while loaded.
+    pub state: Option<String>,
+    /// How many users hold the module (mounts, open connections).
+    pub refcount: Option<u32>,
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// One mounted qtfs file system.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Mount {
+    pub source: String,
+    pub target: String,
+    pub options: String,
+}
+
+/// Everything `qtfsctl status` shows.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Status {
+    pub modules: Vec<ModuleStatus>,
+    pub filesystem_registered: bool,
+    pub mounts: Vec<Mount>,
+}
+
+/// Read the status beneath `root` (`/` on a real system).
+pub fn read(root: &Path) -> io::Result<Status> {
+    let modules = Role::ALL
+        .iter()
+        .map(|&role| read_module(root, role))
+        .collect::<io::Result<Vec<_>>>()?;
+    let filesystems = read_optional(&root.join("proc/filesystems"))?.unwrap_or_default();
+    let mounts = read_optional(&root.join("proc/mounts"))?.unwrap_or_default();
+    Ok(Status {
+        modules,
+        filesystem_registered: filesystems
+            .lines()
+            .any(|line| line.split_whitespace().last() == Some("qtfs")),
+        mounts: parse_qtfs_mounts(&mounts),
+    })
+}
+
+fn read_module(root: &Path, role: Role) -> io::Result<ModuleStatus> {
+    let name = role.module_name();
+    let dir: PathBuf = root.join("sys/module").join(name);
+    let state = read_optional(&dir.join("initstate"))?.map(|s| s.trim().to_owned());
+    let refcount = read_optional(&dir.join("refcnt"))?.and_then(|s| s.trim().parse().ok());
+    let mut parameters = BTreeMap::new();
+    match fs::read_dir(dir.join("parameters")) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry?;
+                let value = read_optional(&entry.path())?.unwrap_or_default();
+                parameters.insert(
+                    entry.file_name().to_string_lossy().into_owned(),
+                    value.trim_end_matches('\n').to_owned(),
+                );
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(ModuleStatus {
+        role,
+        name,
+        // A module that is built in has no initstate; ours never are.
+        loaded: state.is_some(),
+        state,
+        refcount,
+        parameters,
+    })
+}
+
+/// The qtfs entries of a /proc/mounts text (fields: source target type
+/// options …, with octal escapes left as the kernel wrote them).
+fn parse_qtfs_mounts(text: &str) -> Vec<Mount> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let (source, target, fstype, options) = (
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+                fields.next()?,
+            );
+            (fstype == "qtfs").then(|| Mount {
+                source: source.to_owned(),
+                target: target.to_owned(),
+                options: options.to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn read_optional(path: &Path) -> io::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for module in &self.modules {
+            match &module.state {
+                Some(state) => {
+                    write!(
+                        f,
+                        "{:<12} {} ({})",
+                        module.name,
+                        state,
+                        format_role(module.role)
+                    )?;
+                    if let Some(refs) = module.refcount {
+                        write!(f, ", {refs} users")?;
+                    }
+                    writeln!(f)?;
+                    for (key, value) in &module.parameters {
+                        writeln!(f, "  {key} = {value}")?;
+                    }
+                }
+                None => writeln!(f, "{:<12} not loaded", module.name)?,
+            }
+        }
+        let registered = if self.filesystem_registered {
+            "registered"
+        } else {
+            "not registered"
+        };
+        writeln!(f, "file system type qtfs: {registered}")?;
+        if self.mounts.is_empty() {
+            writeln!(f, "no qtfs mounts")?;
+        }
+        for mount in &self.mounts {
+            writeln!(
+                f,
+                "mount {} on {} ({})",
+                mount.source, mount.target, mount.options
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn format_role(role: Role) -> &'static str {
+    match role {
+        Role::Client => "client",
+        Role::Server => "server",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn reports_a_loaded_client_with_its_parameters_and_mounts() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        write(r, "sys/module/qtfs/initstate", "live\n");
+        write(r, "sys/module/qtfs/refcnt", "2\n");
+        write(
+            r,
+            "sys/module/qtfs/parameters/qtfs_server_ip",
+            "10.10.0.1\n",
+        );
+        write(r, "sys/module/qtfs/parameters/qtfs_server_port", "12345\n");
+        write(r, "proc/filesystems", "nodev\tsysfs\nnodev\tqtfs\n\text4\n");
+        write(
+            r,
+            "proc/mounts",
+            "proc /proc proc rw 0 0\n/proc /mnt/host\\040proc qtfs rw,proc 0 0\n",
+        );
+
+        let status = read(r).unwrap();
+        let client = &status.modules[0];
+        assert_eq!(client.name, "qtfs");
+        assert!(client.loaded);
+        assert_eq!(client.refcount, Some(2));
+        assert_eq!(client.parameters["qtfs_server_ip"], "10.10.0.1");
+        assert!(!status.modules[1].loaded);
+        assert!(status.filesystem_registered);
+        assert_eq!(
+            status.mounts,
+            vec![Mount {
+                source: "/proc".into(),
+                target: "/mnt/host\\040proc".into(),
+                options: "rw,proc".into(),
+            }]
+        );
+        let text = status.to_string();
+        assert!(
+            text.contains("qtfs         live (client), 2 users"),
+            "{text}"
+        );
+        assert!(text.contains("qtfs_server  not loaded"), "{text}");
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(
+            json["modules"][0]["parameters"]["qtfs_server_port"],
+            "12345"
+        );
+        assert_eq!(json["filesystem_registered"], true);
+    }
+
+    #[test]
+    fn an_empty_system_reports_nothing_loaded() {
+        let root = tempfile::tempdir().unwrap();
+        let status = read(root.path()).unwrap();
+        assert!(status.modules.iter().all(|m| !m.loaded));
+        assert!(!status.filesystem_registered);
+        assert!(status.mounts.is_empty());
+    }
+
+    #[test]
+    fn a_file_system_named_like_qtfs_is_not_qtfs() {
+        let root = tempfile::tempdir().unwrap();
+        write(root.path(), "proc/filesystems", "nodev\tqtfsx\n");
+        assert!(!read(root.path()).unwrap().filesystem_registered);
+    }
+}
