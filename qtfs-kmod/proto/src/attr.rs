@@ -48,10 +48,12 @@ impl Describe for Timestamp {
         Field {
             name: "sec",
             ty: "i64",
+            doc: "doc = \" Seconds since the epoch.\"",
         },
         Field {
             name: "nsec",
             ty: "u32",
+            doc: "doc = \" Nanoseconds (or UTIME_NOW / UTIME_OMIT in a TimeUpdate).\"",
         },
     ];
 }
@@ -100,10 +102,12 @@ impl Describe for TimeUpdate {
         Field {
             name: "sec",
             ty: "i64",
+            doc: "doc = \" Seconds since the epoch.\"",
         },
         Field {
             name: "nsec",
             ty: "u32",
+            doc: "doc = \" Nanoseconds (or UTIME_NOW / UTIME_OMIT in a TimeUpdate).\"",
         },
     ];
 }

@@ -33,6 +33,10 @@ pub struct OperationLayout {
     pub reply: &'static str,
     /// Reply fields.
     pub reply_fields: &'static [Field],
+    /// Request doc attributes.
+    pub request_doc: &'static str,
+    /// Reply doc attributes.
+    pub reply_doc: &'static str,
 }
 
 macro_rules! operations {
@@ -81,6 +85,8 @@ macro_rules! operations {
                     request_fields: <$req $(<$rl>)? as Describe>::FIELDS,
                     reply: <$rep $(<$pl>)? as Describe>::NAME,
                     reply_fields: <$rep $(<$pl>)? as Describe>::FIELDS,
+                    request_doc: <$req $(<$rl>)? as Describe>::DOC,
+                    reply_doc: <$rep $(<$pl>)? as Describe>::DOC,
                 }); )*
             }
         }

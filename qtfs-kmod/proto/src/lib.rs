@@ -41,6 +41,9 @@
     clippy::float_arithmetic
 )]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 #[macro_use]
 mod wire;
 

@@ -77,6 +77,14 @@ impl fmt::Display for EncodeError {
     }
 }
 
+/// With the `std` feature (userspace only), the errors work with `?` into
+/// `Box<dyn Error>`, `anyhow` and the like.
+#[cfg(feature = "std")]
+impl std::error::Error for DecodeError {}
+
+#[cfg(feature = "std")]
+impl std::error::Error for EncodeError {}
+
 /// A cursor that reads fields from a received byte slice.
 #[derive(Clone, Debug)]
 pub struct Reader<'a> {
@@ -177,6 +185,9 @@ pub struct Field {
     pub name: &'static str,
     /// Rust type of the field as written in the struct.
     pub ty: &'static str,
+    /// The field's doc attributes as tokens (`doc = " text"`), for the
+    /// generated documentation.
+    pub doc: &'static str,
 }
 
 /// Names and fields of a wire structure, for the generated documentation.
@@ -185,6 +196,9 @@ pub trait Describe {
     const NAME: &'static str;
     /// Fields in wire order. Empty for primitive types.
     const FIELDS: &'static [Field];
+    /// The structure's doc attributes as tokens, for the generated
+    /// documentation.
+    const DOC: &'static str = "";
 }
 
 /// A value with a wire encoding. Decoding borrows from the input.
@@ -249,7 +263,7 @@ macro_rules! wire_struct {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct $name<$lt> { $( $(#[$fmeta])* pub $field: $ty ),* }
-        wire_struct!(@impl $name, [$lt], [$name<$lt>], [<$lt>], $($field : $ty),*);
+        wire_struct!(@impl $name, [$lt], [$name<$lt>], [<$lt>], [$($meta),*], $($field : $ty : [$($fmeta),*]),*);
     };
     (
         $(#[$meta:meta])*
@@ -258,9 +272,9 @@ macro_rules! wire_struct {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub struct $name { $( $(#[$fmeta])* pub $field: $ty ),* }
-        wire_struct!(@impl $name, ['a], [$name], [], $($field : $ty),*);
+        wire_struct!(@impl $name, ['a], [$name], [], [$($meta),*], $($field : $ty : [$($fmeta),*]),*);
     };
-    (@impl $name:ident, [$lt:lifetime], [$self_ty:ty], [$($dgen:tt)*], $($field:ident : $ty:ty),*) => {
+    (@impl $name:ident, [$lt:lifetime], [$self_ty:ty], [$($dgen:tt)*], [$($meta:meta),*], $($field:ident : $ty:ty : [$($fmeta:meta),*]),*) => {
         impl<$lt> Codec<$lt> for $self_ty {
             #[allow(unused_variables)]
             fn encode(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
@@ -274,7 +288,8 @@ macro_rules! wire_struct {
         }
         impl $($dgen)* Describe for $self_ty {
             const NAME: &'static str = stringify!($name);
-            const FIELDS: &'static [Field] = &[ $( Field { name: stringify!($field), ty: stringify!($ty) } ),* ];
+            const DOC: &'static str = concat!($(stringify!($meta), "\n"),*);
+            const FIELDS: &'static [Field] = &[ $( Field { name: stringify!($field), ty: stringify!($ty), doc: concat!($(stringify!($fmeta), "\n"),*) } ),* ];
         }
     };
 }
