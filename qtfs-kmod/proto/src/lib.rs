@@ -63,18 +63,18 @@ pub mod replies;
 pub mod requests;
 pub mod sha256;
 
-pub use self::attr::{StatFs, TimeUpdate, Timestamp, WireAttr};
+pub use self::attr::{FileMode, Permissions, StatFs, TimeUpdate, Timestamp, WireAttr};
 pub use self::bytes::{Data, FsType, MountData, Name, Path, XattrName, XattrNames, XattrValue};
 pub use self::creds::{Credentials, Groups};
 pub use self::dirent::{DirEntries, DirEntriesBuilder, DirEntry, FileType};
 pub use self::errno::Errno;
 pub use self::flags::{
-    OpenFlags, PollEvents, RenameFlags, SetAttrMask, UmountFlags, Whence, XattrFlags,
+    MountFlags, OpenFlags, PollEvents, RenameFlags, SetAttrMask, UmountFlags, Whence, XattrFlags,
 };
 pub use self::frame::{
     decode_event, decode_handshake, decode_reply, decode_request, encode_error_reply, encode_event,
     encode_handshake, encode_reply, encode_request, split_frame, Event, HandshakeMessage,
-    IncomingReply, IncomingRequest, Reply, Request,
+    IncomingReply, IncomingRequest, OperationLayout, Reply, Request,
 };
 pub use self::handshake::{
     Capabilities, ClientAuth, Hello, ServerHello, CLIENT_LABEL, MAGIC, PROTOCOL_VERSION,
