@@ -4,6 +4,7 @@
 //! A placeholder for the connection pool of the remote VFS: one connection,
 //! opened once, held until unload. A server that cannot be reached does not
 //! fail the load (mounts will connect when they exist); it is logged.
+#![forbid(unsafe_code)]
 
 use crate::kbase::config::SockAddr;
 use crate::kbase::log::{qinfo, qwarn};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The `qtfs` file system type. Mounting is not implemented yet: every
 //! attempt fails with `EOPNOTSUPP` (and a log line), without side effects.
+#![forbid(unsafe_code)]
 
 use crate::kbase::fs::{eopnotsupp, FileSystem, FsType, Registration};
 use crate::kbase::log::qwarn;

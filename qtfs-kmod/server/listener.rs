@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The listening socket and its accept thread.
+#![forbid(unsafe_code)]
 
 use crate::kbase::config::SockAddr;
 use crate::kbase::kthread::{Kthread, StopToken};

@@ -3,6 +3,7 @@
 //!
 //! Until the protocol lands a session only reads (and drops) what the peer
 //! sends, until the peer closes or the server stops.
+#![forbid(unsafe_code)]
 
 use crate::kbase::kthread::{Kthread, StopToken};
 use crate::kbase::log::{qdebug, qinfo, qwarn};

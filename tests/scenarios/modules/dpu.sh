@@ -6,7 +6,8 @@
 . /scenario/lib.sh
 KO=$QTFS_MODULES/qtfs.ko
 PORT=12345
-CONN_RE="[0-9A-F]{8}:[0-9A-F]{4} $(ip_hex "$HOST_IP"):$(port_hex $PORT)"
+ANY='[0-9A-F]{8}:[0-9A-F]{4}'
+SERVER="$(ip_hex "$HOST_IP"):$(port_hex $PORT)"
 
 step "bad parameters are refused"
 expect_refused "$KO" "qtfs: invalid qtfs_server_ip=: required"
@@ -48,7 +49,7 @@ since | sed 's/^/    /'
 ok "connected after $n failed attempt(s)"
 grep -qw qtfs /proc/filesystems || fail "qtfs not in /proc/filesystems"
 check_params qtfs qtfs_server_ip="$HOST_IP" qtfs_server_port=$PORT qtfs_log_level=INFO
-tcp_lines "$CONN_RE" 01 >/dev/null || fail "no established connection in /proc/net/tcp"
+tcp_lines "$ANY" "$SERVER" 01 >/dev/null || fail "no established connection in /proc/net/tcp"
 mkdir -p /mnt/q
 mark
 mount -t qtfs none /mnt/q 2>/tmp/mount.err && fail "mount -t qtfs succeeded"
@@ -58,11 +59,11 @@ ok "qtfs registered, connected, mount refused cleanly"
 
 step "the HOST unloads its server: the connection ends"
 n=0
-while tcp_lines "$CONN_RE" 01 >/dev/null; do
+while tcp_lines "$ANY" "$SERVER" 01 >/dev/null; do
     n=$((n + 1)); [ $n -le 200 ] || fail "connection still established after 200 s"
     sleep 1
 done
-ok "connection closed by the server ($(tcp_lines "$CONN_RE" '[0-9A-F]{2}' | awk '{print "state " $4}'))"
+ok "connection closed by the server ($(tcp_lines "$ANY" "$SERVER" '[0-9A-F]{2}' | awk '{print "state " $4}'))"
 rmmod qtfs || fail "rmmod failed"
 grep -qw qtfs /proc/filesystems && fail "qtfs still registered after rmmod"
 ok "rmmod: qtfs unregistered"
