@@ -62,6 +62,7 @@ pub mod opcode;
 pub mod replies;
 pub mod requests;
 pub mod sha256;
+pub mod sizes;
 
 pub use self::attr::{FileMode, Permissions, StatFs, TimeUpdate, Timestamp, WireAttr};
 pub use self::bytes::{Data, FsType, MountData, Name, Path, XattrName, XattrNames, XattrValue};
@@ -85,4 +86,5 @@ pub use self::limits::*;
 pub use self::opcode::Opcode;
 pub use self::replies::*;
 pub use self::requests::*;
+pub use self::sizes::{IoSize, Signal, XattrListSize, XattrSize, MAX_SIGNAL};
 pub use self::wire::{Codec, DecodeError, Describe, EncodeError, Field, Reader, Writer};

@@ -5,6 +5,7 @@ use super::attr::{StatFs, WireAttr};
 use super::bytes::{Data, Path, XattrNames, XattrValue};
 use super::dirent::DirEntries;
 use super::flags::PollEvents;
+use super::sizes::{IoSize, XattrListSize, XattrSize};
 use super::wire::{Codec, DecodeError, Describe, EncodeError, Field, Reader, Writer};
 
 wire_struct! {
@@ -65,7 +66,7 @@ wire_struct! {
     /// Result of a write.
     pub struct WriteReply {
         /// Bytes written.
-        pub written: u32,
+        pub written: IoSize,
     }
 }
 
@@ -99,7 +100,7 @@ wire_struct! {
     /// An extended attribute's value.
     pub struct GetXattrReply<'a> {
         /// Size of the whole value.
-        pub size: u32,
+        pub size: XattrSize,
         /// The value; empty when the request's `size` was 0.
         pub value: XattrValue<'a>,
     }
@@ -109,7 +110,7 @@ wire_struct! {
     /// Extended-attribute names.
     pub struct ListXattrReply<'a> {
         /// Size of the whole list.
-        pub size: u32,
+        pub size: XattrListSize,
         /// The names; empty when the request's `size` was 0.
         pub names: XattrNames<'a>,
     }

@@ -13,6 +13,7 @@ use super::bytes::{Data, FsType, MountData, Name, Path, XattrName, XattrValue};
 use super::flags::{
     MountFlags, OpenFlags, PollEvents, RenameFlags, SetAttrMask, UmountFlags, Whence, XattrFlags,
 };
+use super::sizes::{IoSize, Signal, XattrListSize, XattrSize};
 use super::wire::{Codec, DecodeError, Describe, EncodeError, Field, Reader, Writer};
 
 wire_struct! {
@@ -114,8 +115,8 @@ wire_struct! {
         pub handle: u64,
         /// Byte offset.
         pub offset: u64,
-        /// Bytes wanted, at most `MAX_IO_SIZE` (larger is `EINVAL`).
-        pub size: u32,
+        /// Bytes wanted, at most `MAX_IO_SIZE`.
+        pub size: IoSize,
     }
 }
 
@@ -157,7 +158,7 @@ wire_struct! {
         /// Resume point: 0, or the cookie of the last entry received.
         pub cookie: u64,
         /// Largest packed size of the reply's entries, at most `MAX_IO_SIZE`.
-        pub max_bytes: u32,
+        pub max_bytes: IoSize,
     }
 }
 
@@ -273,8 +274,8 @@ wire_struct! {
         pub node: u64,
         /// Attribute name.
         pub name: XattrName<'a>,
-        /// Caller's buffer size, at most `MAX_XATTR_VALUE_LEN`; too small is `ERANGE`.
-        pub size: u32,
+        /// Caller's buffer size (0: ask for the size); too small is `ERANGE`.
+        pub size: XattrSize,
     }
 }
 
@@ -297,8 +298,8 @@ wire_struct! {
     pub struct ListXattrRequest {
         /// The node.
         pub node: u64,
-        /// Caller's buffer size, at most `MAX_XATTR_LIST_LEN`; too small is `ERANGE`.
-        pub size: u32,
+        /// Caller's buffer size (0: ask for the size); too small is `ERANGE`.
+        pub size: XattrListSize,
     }
 }
 
@@ -354,7 +355,7 @@ wire_struct! {
         /// The node.
         pub node: u64,
         /// Most bytes to return, at most `MAX_IO_SIZE`.
-        pub max_size: u32,
+        pub max_size: IoSize,
     }
 }
 
@@ -391,6 +392,6 @@ wire_struct! {
         /// Process id (negative: process group).
         pub pid: i32,
         /// Signal number, 0..=64 (0 checks existence).
-        pub signal: u32,
+        pub signal: Signal,
     }
 }

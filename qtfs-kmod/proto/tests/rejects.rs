@@ -368,7 +368,7 @@ fn largest_messages_fit_in_a_frame() {
             eof: false,
         }),
         Reply::ListXattr(ListXattrReply {
-            size: 1,
+            size: XattrListSize::new(1).unwrap(),
             names: XattrNames::new(&xnames).unwrap(),
         }),
     ];
@@ -399,4 +399,33 @@ fn readdir_builder_stops_when_full() {
     let entries = b.finish();
     assert_eq!(entries.packed_bytes().len(), 62);
     assert_eq!(entries.iter().count(), 2);
+}
+
+#[test]
+fn requested_sizes_and_signals_are_bounded() {
+    let creds = Credentials::ROOT;
+    let req = Request::Read(ReadRequest {
+        handle: 1,
+        offset: 0,
+        size: IoSize::new(MAX_IO_SIZE).unwrap(),
+    });
+    let good = encode_with(|b| encode_request(b, 1, &creds, &req));
+    assert!(decode(&good).is_ok());
+    let mut f = good.clone();
+    let n = f.len();
+    f[n - 4..].copy_from_slice(&(MAX_IO_SIZE + 1).to_le_bytes());
+    assert_eq!(decode(&f), Err(DecodeError::BadValue));
+    assert_eq!(DecodeError::BadValue.errno(), Errno::EINVAL);
+
+    let req = Request::RemoteKill(RemoteKillRequest {
+        pid: -1,
+        signal: Signal::new(64).unwrap(),
+    });
+    let mut f = encode_with(|b| encode_request(b, 1, &creds, &req));
+    let n = f.len();
+    f[n - 4..].copy_from_slice(&65u32.to_le_bytes());
+    assert_eq!(decode(&f), Err(DecodeError::BadValue));
+    assert!(Signal::new(65).is_none());
+    assert!(XattrSize::new(MAX_XATTR_VALUE_LEN + 1).is_none());
+    assert!(XattrListSize::new(MAX_XATTR_LIST_LEN + 1).is_none());
 }

@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
     let sel = data[0];
     let opcode: u16 = if sel & 1 == 0 { 1 } else { 2 };
     let flags: u16 = if sel & 2 == 0 { 0 } else { 1 };
-    let status: u32 = if flags == 1 && sel & 4 != 0 { u32::from(sel >> 3) } else { 0 };
+    let status: u32 = if flags == 1 && sel & 4 != 0 {
+        u32::from(sel >> 3)
+    } else {
+        0
+    };
     let body = &data[1..];
     let mut f = Vec::with_capacity(20 + body.len());
     f.extend_from_slice(&((20 + body.len()) as u32).to_le_bytes());
@@ -27,7 +31,9 @@ fuzz_target!(|data: &[u8]| {
     f.extend_from_slice(&5u64.to_le_bytes());
     f.extend_from_slice(&status.to_le_bytes());
     f.extend_from_slice(body);
-    let Ok((h, body)) = split_frame(&f) else { return };
+    let Ok((h, body)) = split_frame(&f) else {
+        return;
+    };
     if let Ok(msg) = decode_handshake(&h, body) {
         let mut out = vec![0u8; f.len()];
         let n = encode_handshake(&mut out, 5, &msg).expect("decoded message re-encodes");

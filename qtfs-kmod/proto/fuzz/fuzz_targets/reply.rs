@@ -4,9 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qtfs_proto::{
-    decode_reply, encode_error_reply, encode_reply, split_frame, MAX_FRAME_SIZE,
-};
+use qtfs_proto::{decode_reply, encode_error_reply, encode_reply, split_frame, MAX_FRAME_SIZE};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok((h, body)) = split_frame(data) {
@@ -30,7 +28,9 @@ fuzz_target!(|data: &[u8]| {
     f.extend_from_slice(&9u64.to_le_bytes());
     f.extend_from_slice(&status.to_le_bytes());
     f.extend_from_slice(body);
-    let Ok((h, body)) = split_frame(&f) else { return };
+    let Ok((h, body)) = split_frame(&f) else {
+        return;
+    };
     if let Ok(reply) = decode_reply(&h, body) {
         let mut out = vec![0u8; f.len()];
         let n = match reply.result {

@@ -186,6 +186,15 @@ impl Src<'_> {
             fs_type: self.u32(),
         }
     }
+    pub fn io_size(&mut self) -> IoSize {
+        IoSize::new(self.u32() % (IoSize::MAX + 1)).unwrap()
+    }
+    pub fn xattr_size(&mut self) -> XattrSize {
+        XattrSize::new(self.u32() % (XattrSize::MAX + 1)).unwrap()
+    }
+    pub fn xattr_list_size(&mut self) -> XattrListSize {
+        XattrListSize::new(self.u32() % (XattrListSize::MAX + 1)).unwrap()
+    }
     pub fn nonce(&mut self) -> [u8; 32] {
         let mut out = [0u8; 32];
         for chunk in out.chunks_mut(8) {
@@ -252,7 +261,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
         Request::Read(ReadRequest {
             handle: s.u64(),
             offset: s.u64(),
-            size: s.u32(),
+            size: s.io_size(),
         }),
         Request::Write(WriteRequest {
             handle: s.u64(),
@@ -267,7 +276,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
         Request::Readdir(ReaddirRequest {
             handle: s.u64(),
             cookie: s.u64(),
-            max_bytes: s.u32(),
+            max_bytes: s.io_size(),
         }),
         Request::Mkdir(MkdirRequest {
             parent: s.u64(),
@@ -311,7 +320,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
         Request::GetXattr(GetXattrRequest {
             node: s.u64(),
             name: xname,
-            size: s.u32(),
+            size: s.xattr_size(),
         }),
         Request::SetXattr(SetXattrRequest {
             node: s.u64(),
@@ -321,7 +330,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
         }),
         Request::ListXattr(ListXattrRequest {
             node: s.u64(),
-            size: s.u32(),
+            size: s.xattr_list_size(),
         }),
         Request::RemoveXattr(RemoveXattrRequest {
             node: s.u64(),
@@ -340,7 +349,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
         Request::PollCancel(PollCancelRequest { poll_id: s.u64() }),
         Request::ReadFile(ReadFileRequest {
             node: s.u64(),
-            max_size: s.u32(),
+            max_size: s.io_size(),
         }),
         Request::RemoteMount(RemoteMountRequest {
             node: s.u64(),
@@ -355,7 +364,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
         }),
         Request::RemoteKill(RemoteKillRequest {
             pid: s.u32() as i32,
-            signal: s.u32() % 65,
+            signal: Signal::new(s.u32() % 65).unwrap(),
         }),
     ]
 }
@@ -387,7 +396,9 @@ pub fn replies(p: &Pool) -> Vec<Reply<'_>> {
             attr: s.attr(),
         }),
         Reply::Read(ReadReply { data }),
-        Reply::Write(WriteReply { written: s.u32() }),
+        Reply::Write(WriteReply {
+            written: s.io_size(),
+        }),
         Reply::Fsync(EmptyReply {}),
         Reply::Release(EmptyReply {}),
         Reply::Readdir(ReaddirReply {
@@ -406,12 +417,12 @@ pub fn replies(p: &Pool) -> Vec<Reply<'_>> {
         Reply::Mknod(entry(&mut s)),
         Reply::Statfs(StatfsReply { stat: s.statfs() }),
         Reply::GetXattr(GetXattrReply {
-            size: s.u32(),
+            size: s.xattr_size(),
             value: XattrValue::new(&p.xattr_value).unwrap(),
         }),
         Reply::SetXattr(EmptyReply {}),
         Reply::ListXattr(ListXattrReply {
-            size: s.u32(),
+            size: s.xattr_list_size(),
             names: XattrNames::new(&p.xattr_names).unwrap(),
         }),
         Reply::RemoveXattr(EmptyReply {}),
