@@ -195,6 +195,62 @@ fn sections() -> BTreeMap<&'static str, String> {
     }
     s.insert("capabilities", t);
 
+    // Byte strings: the lengths come from the types, and the stated
+    // minimum and maximum are checked against the constructors.
+    let mut t = String::from("| type | length | rules |\n| --- | --- | --- |\n");
+    macro_rules! byte_string {
+        ($ty:ident, $filler:expr, $rules:expr) => {{
+            let max = $ty::MAX_LEN as usize;
+            let min = usize::from($ty::new(b"").is_none());
+            let mut ok = vec![$filler; max];
+            let mut over = vec![$filler; max + 1];
+            if stringify!($ty) == "XattrNames" {
+                *ok.last_mut().unwrap() = 0;
+                *over.last_mut().unwrap() = 0;
+            }
+            assert!(
+                $ty::new(&ok).is_some(),
+                "{} accepts its maximum",
+                stringify!($ty)
+            );
+            assert!(
+                $ty::new(&over).is_none(),
+                "{} rejects above its maximum",
+                stringify!($ty)
+            );
+            writeln!(
+                t,
+                "| `{}` | {}..={} | {} |",
+                stringify!($ty),
+                min,
+                max,
+                $rules
+            )
+            .unwrap();
+        }};
+    }
+    byte_string!(Name, b'n', "no NUL, no `/`, not `.` or `..` (`NAME_MAX`)");
+    byte_string!(
+        Path,
+        b'/',
+        "no NUL (`PATH_MAX`): export path, mount source, symlink target"
+    );
+    byte_string!(Data, 0u8, "any bytes");
+    byte_string!(
+        XattrName,
+        b'x',
+        "no NUL; includes the namespace (`user.`, `trusted.`, ...)"
+    );
+    byte_string!(XattrValue, 0u8, "any bytes");
+    byte_string!(
+        XattrNames,
+        b'a',
+        "empty, or non-empty names each followed by a NUL"
+    );
+    byte_string!(FsType, b't', "no NUL");
+    byte_string!(MountData, b'o', "any bytes");
+    s.insert("byte-strings", t);
+
     let mut t = String::from("| errno | value |\n| --- | --- |\n");
     for (name, e) in ALL_ERRNOS {
         writeln!(t, "| `{name}` | {} |", e.get()).unwrap();
