@@ -61,6 +61,7 @@ pub mod limits;
 pub mod opcode;
 pub mod replies;
 pub mod requests;
+pub mod session;
 pub mod sha256;
 pub mod sizes;
 
@@ -86,5 +87,6 @@ pub use self::limits::*;
 pub use self::opcode::Opcode;
 pub use self::replies::*;
 pub use self::requests::*;
+pub use self::session::{ClientHandshake, Negotiated, ServerHandshake, ServerStep};
 pub use self::sizes::{IoSize, Signal, XattrListSize, XattrSize, MAX_SIGNAL};
 pub use self::wire::{Codec, DecodeError, Describe, EncodeError, Field, Reader, Writer};

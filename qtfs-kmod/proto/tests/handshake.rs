@@ -212,3 +212,102 @@ fn transcript_golden_bytes() {
         hex(&qtfs_proto::auth::hmac_sha256(KEY, &unhex(&want)))
     );
 }
+
+mod state_machines {
+    use super::*;
+
+    fn frame(id: u64, msg: &HandshakeMessage) -> Vec<u8> {
+        encode_with(|b| encode_handshake(b, id, msg))
+    }
+
+    #[test]
+    fn both_state_machines_agree() {
+        let mut client = ClientHandshake::new(client_caps(), CLIENT_NONCE);
+        let mut server = ServerHandshake::new(server_caps(), SERVER_NONCE);
+        let f = frame(1, &client.hello());
+        let (h, b) = split_frame(&f).unwrap();
+        let ServerStep::Reply(answer) = server.on_frame(KEY, &h, b) else {
+            panic!()
+        };
+        assert!(!server.is_ready());
+        let f = frame(1, &answer);
+        let (h, b) = split_frame(&f).unwrap();
+        let auth = client.on_server_hello(KEY, &h, b).unwrap();
+        let f = frame(2, &auth);
+        let (h, b) = split_frame(&f).unwrap();
+        let ServerStep::Accept(ok, negotiated) = server.on_frame(KEY, &h, b) else {
+            panic!()
+        };
+        assert!(server.is_ready());
+        let f = frame(2, &ok);
+        let (h, b) = split_frame(&f).unwrap();
+        assert_eq!(client.on_auth_reply(&h, b), Ok(negotiated));
+        assert_eq!(client.negotiated(), Some(negotiated));
+        assert!(negotiated.allows(Opcode::PollRegister));
+        assert!(negotiated.allows(Opcode::Lookup));
+        assert!(!negotiated.allows(Opcode::GetXattr));
+        assert!(!negotiated.allows(Opcode::RemoteKill));
+    }
+
+    #[test]
+    fn server_drops_a_client_without_the_key_before_any_file_operation() {
+        let mut client = ClientHandshake::new(client_caps(), CLIENT_NONCE);
+        let mut server = ServerHandshake::new(server_caps(), SERVER_NONCE);
+        let f = frame(1, &client.hello());
+        let (h, b) = split_frame(&f).unwrap();
+        let ServerStep::Reply(answer) = server.on_frame(KEY, &h, b) else {
+            panic!()
+        };
+        let f = frame(1, &answer);
+        let (h, b) = split_frame(&f).unwrap();
+        // The client has another key: it refuses the server itself.
+        assert_eq!(
+            client.on_server_hello(b"not the key at all", &h, b),
+            Err(Errno::EACCES)
+        );
+        // A forged ClientAuth is refused with EACCES and the server closes.
+        let forged = HandshakeMessage::ClientAuth(ClientAuth {
+            client_proof: [0; 32],
+        });
+        let f = frame(2, &forged);
+        let (h, b) = split_frame(&f).unwrap();
+        assert_eq!(
+            server.on_frame(KEY, &h, b),
+            ServerStep::Close(Some(HandshakeMessage::Refused(Opcode::Auth, Errno::EACCES)))
+        );
+        assert!(!server.is_ready());
+    }
+
+    #[test]
+    fn server_drops_file_operations_and_repeated_hellos() {
+        let ping = encode_with(|b| {
+            encode_request(b, 1, &Credentials::ROOT, &Request::Ping(PingRequest {}))
+        });
+        let (h, b) = split_frame(&ping).unwrap();
+        let mut server = ServerHandshake::new(server_caps(), SERVER_NONCE);
+        assert_eq!(server.on_frame(KEY, &h, b), ServerStep::Close(None));
+        // Once closed, nothing reopens it.
+        let client = ClientHandshake::new(client_caps(), CLIENT_NONCE);
+        let f = frame(1, &client.hello());
+        let (h, b) = split_frame(&f).unwrap();
+        assert_eq!(server.on_frame(KEY, &h, b), ServerStep::Close(None));
+        // A second Hello instead of Auth.
+        let mut server = ServerHandshake::new(server_caps(), SERVER_NONCE);
+        assert!(matches!(server.on_frame(KEY, &h, b), ServerStep::Reply(_)));
+        assert_eq!(server.on_frame(KEY, &h, b), ServerStep::Close(None));
+        // A hello without a common version is refused with EPROTONOSUPPORT.
+        let mut hello = Hello::new(Capabilities::NONE, CLIENT_NONCE);
+        hello.min_version = 7;
+        hello.max_version = 9;
+        let f = frame(1, &HandshakeMessage::Hello(hello));
+        let (h, b) = split_frame(&f).unwrap();
+        let mut server = ServerHandshake::new(server_caps(), SERVER_NONCE);
+        assert_eq!(
+            server.on_frame(KEY, &h, b),
+            ServerStep::Close(Some(HandshakeMessage::Refused(
+                Opcode::Hello,
+                Errno::EPROTONOSUPPORT
+            )))
+        );
+    }
+}
