@@ -1,10 +1,15 @@
 //! Fuzzes the handshake decoders (Hello, ServerHello, ClientAuth, AuthOk,
-//! Refused) and the proof checks. Input: selector byte (opcode Hello/Auth,
-//! request/reply, status) then the body.
+//! Refused), the proof checks and the server state machine. Input:
+//! selector byte (opcode Hello/Auth, request/reply, status) then the body.
+//! The server state machine must never become ready from fuzzed frames
+//! (that would need the key's MAC).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qtfs_proto::{decode_handshake, encode_handshake, split_frame, HandshakeMessage, ServerHello};
+use qtfs_proto::{
+    decode_handshake, encode_handshake, split_frame, HandshakeMessage, ServerHandshake,
+    ServerHello, ServerStep,
+};
 
 const KEY: &[u8] = b"fuzzing key, fuzzing key, fuzzing";
 
@@ -34,6 +39,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok((h, body)) = split_frame(&f) else {
         return;
     };
+    // The state machine, fed this frame twice (as Hello, then as Auth).
+    let mut server = ServerHandshake::new(Default::default(), [7; 32]);
+    for _ in 0..2 {
+        if let ServerStep::Accept(..) = server.on_frame(KEY, &h, body) {
+            panic!("authenticated without the key");
+        }
+    }
+    assert!(!server.is_ready());
     if let Ok(msg) = decode_handshake(&h, body) {
         let mut out = vec![0u8; f.len()];
         let n = encode_handshake(&mut out, 5, &msg).expect("decoded message re-encodes");
