@@ -45,7 +45,7 @@ pub fn spawn(spec: &SpawnSpec<'_>) -> io::Result<Child> {
     if let Some(u) = spec.uid {
         cmd.uid(u);
     }
-    let rl: Vec<(libc::__rlimit_resource_t, u64)> = [
+    let rl: Vec<(_, u64)> = [
         (libc::RLIMIT_NOFILE, spec.limits.rlimit_nofile),
         (libc::RLIMIT_NPROC, spec.limits.rlimit_nproc),
         (libc::RLIMIT_CPU, spec.limits.rlimit_cpu_secs),
@@ -140,5 +140,13 @@ pub fn is_alive(pid: u32) -> bool {
             !matches!(stat.get(close + 2), Some(b'Z') | Some(b'X'))
         }
         Err(_) => false,
+    }
+}
+
+/// Enlarge a pipe's buffer (best effort) so that each read moves more data.
+pub fn grow_pipe(fd: std::os::fd::RawFd, size: usize) {
+    // SAFETY: fcntl(F_SETPIPE_SZ) on a descriptor we own; failure is harmless.
+    unsafe {
+        libc::fcntl(fd, libc::F_SETPIPE_SZ, size as libc::c_int);
     }
 }

@@ -14,7 +14,7 @@ pub const VERSION: u16 = 1;
 /// Largest frame accepted by default (type byte + payload).
 pub const DEFAULT_MAX_FRAME: usize = 4 << 20;
 /// Size of the data chunks the implementation sends for stdio.
-pub const CHUNK: usize = 64 * 1024;
+pub const CHUNK: usize = 128 * 1024;
 /// Stdin credit the server grants a client (bytes in flight, unacknowledged).
 pub const STDIN_WINDOW: u32 = 1 << 20;
 
@@ -283,15 +283,19 @@ impl Frame {
     }
 }
 
-/// Reads frames from a byte stream.
+/// Reads frames from a byte stream (buffered, so small frames cost no
+/// extra system calls).
 pub struct FrameReader<R> {
-    inner: R,
+    inner: tokio::io::BufReader<R>,
     max: usize,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(inner: R, max: usize) -> Self {
-        FrameReader { inner, max }
+        FrameReader {
+            inner: tokio::io::BufReader::with_capacity(256 * 1024, inner),
+            max,
+        }
     }
 
     /// Next frame; `Ok(None)` on a clean end of stream at a frame boundary.
@@ -345,7 +349,8 @@ pub async fn frame_writer<W: AsyncWrite + Unpin>(
     w: W,
     mut rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
 ) {
-    let mut w = tokio::io::BufWriter::with_capacity(128 * 1024, w);
+    // Small frames are batched into one buffer; large ones go out directly.
+    let mut w = tokio::io::BufWriter::with_capacity(16 * 1024, w);
     while let Some(b) = rx.recv().await {
         if w.write_all(&b).await.is_err() {
             return;

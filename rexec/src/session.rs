@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::ServerConfig;
 use crate::policy::{filter_env, Whitelist};
-use crate::process::{kill_tree, signal_pid, spawn, SpawnSpec};
+use crate::process::{grow_pipe, kill_tree, signal_pid, spawn, SpawnSpec};
 use crate::protocol::{
     fill_data_header, frame_writer, DataKind, ExecRequest, ExitStatus, Frame, FrameReader,
     ProtocolError, CHUNK, HEADER_LEN, STDIN_WINDOW,
@@ -220,6 +220,17 @@ impl Session {
         })
         .await;
 
+        {
+            use std::os::fd::AsRawFd;
+            let fds = [
+                child.stdout.as_ref().map(|s| s.as_raw_fd()),
+                child.stderr.as_ref().map(|s| s.as_raw_fd()),
+                child.stdin.as_ref().map(|s| s.as_raw_fd()),
+            ];
+            for fd in fds.into_iter().flatten() {
+                grow_pipe(fd, 2 * CHUNK);
+            }
+        }
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let stdin = child.stdin.take();

@@ -409,7 +409,8 @@ fn client_disconnecting_mid_stream() {
     // Stop cat from draining so the credit is really outstanding.
     send_signal(pid, libc::SIGSTOP);
     let chunk = Frame::Stdin(vec![1u8; 60_000]).encode();
-    let n = stdin_window as usize / 60_000 + 2;
+    // More than the window plus what the (stopped) child's pipe can absorb.
+    let n = (stdin_window as usize + (1 << 20)) / 60_000 + 2;
     for _ in 0..n {
         if sock.write_all(&chunk).is_err() {
             break;
