@@ -90,33 +90,63 @@ pub fn signal_pid(pid: u32, sig: i32) -> io::Result<()> {
     }
 }
 
+/// Name of the variable that marks every process of a session.
+pub const SESSION_ENV: &str = "REXEC_SESSION";
+
+/// SIGKILL the process group led by `leader` (cheap, no /proc scan).
+pub fn kill_group(leader: u32) {
+    if leader > 1 {
+        // SAFETY: kill(2) with a negative pid signals a process group; no memory involved.
+        unsafe {
+            libc::kill(-(leader as libc::pid_t), libc::SIGKILL);
+        }
+    }
+}
+
 /// SIGKILL everything that belongs to the session led by `leader`: its
-/// process group, and every process whose session id is `leader` (which
-/// catches children that moved to another process group of the session).
-/// Processes that started a session of their own escape; see docs/rexec.md.
-/// Returns the number of processes signalled through the /proc scan.
-pub fn kill_tree(leader: u32) -> usize {
+/// process group; every process whose session id is `leader` (children that
+/// moved to another process group); and every process whose environment
+/// holds `REXEC_SESSION=<marker>` (descendants that started a session of
+/// their own, e.g. daemons). Repeats the /proc scan until it finds nothing,
+/// so that processes forked during the kill are caught too.
+/// Returns the number of processes signalled through the scan.
+pub fn kill_tree(leader: u32, marker: &str) -> usize {
     if leader <= 1 {
         return 0;
     }
-    // SAFETY: kill(2) with a negative pid signals a process group; no memory involved.
-    unsafe {
-        libc::kill(-(leader as libc::pid_t), libc::SIGKILL);
-    }
-    let mut n = 0;
-    if let Ok(rd) = std::fs::read_dir("/proc") {
+    kill_group(leader);
+    let needle = format!("{SESSION_ENV}={marker}").into_bytes();
+    let me = std::process::id();
+    let mut total = 0;
+    for _ in 0..5 {
+        let mut n = 0;
+        let Ok(rd) = std::fs::read_dir("/proc") else {
+            break;
+        };
         for e in rd.flatten() {
             let name = e.file_name();
             let Some(pid) = name.to_str().and_then(|s| s.parse::<u32>().ok()) else {
                 continue;
             };
-            if session_of(pid) == Some(leader) {
+            if pid == me || !is_alive(pid) {
+                continue;
+            }
+            let ours = session_of(pid) == Some(leader)
+                || (!marker.is_empty()
+                    && std::fs::read(format!("/proc/{pid}/environ"))
+                        .map(|env| env.split(|&b| b == 0).any(|e| e == needle.as_slice()))
+                        .unwrap_or(false));
+            if ours {
                 let _ = signal_pid(pid, libc::SIGKILL);
                 n += 1;
             }
         }
+        total += n;
+        if n == 0 {
+            break;
+        }
     }
-    n
+    total
 }
 
 /// Session id of a process, from /proc/<pid>/stat.

@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::ServerConfig;
 use crate::policy::{filter_env, Whitelist};
-use crate::process::{grow_pipe, kill_tree, signal_pid, spawn, SpawnSpec};
+use crate::process::{grow_pipe, kill_group, kill_tree, signal_pid, spawn, SpawnSpec, SESSION_ENV};
 use crate::protocol::{
     fill_data_header, frame_writer, DataKind, ExecRequest, ExitStatus, Frame, FrameReader,
     ProtocolError, CHUNK, HEADER_LEN, STDIN_WINDOW,
@@ -28,6 +28,9 @@ pub struct SessionCtx {
     /// Becomes true when the server wants every session killed (shutdown deadline).
     pub kill_all: watch::Receiver<bool>,
 }
+
+/// Session numbers, for the REXEC_SESSION marker.
+static SESSION_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 enum StdinMsg {
     Data(Vec<u8>),
@@ -51,6 +54,7 @@ where
     ));
     let mut s = Session {
         peer,
+        marker: String::new(),
         ctx: ctx.clone(),
         out: out_tx,
         inc: in_rx,
@@ -109,6 +113,7 @@ async fn reader_task<R: AsyncRead + Unpin>(mut r: FrameReader<R>, tx: mpsc::Send
 
 struct Session {
     peer: String,
+    marker: String,
     ctx: Arc<SessionCtx>,
     out: mpsc::Sender<Vec<u8>>,
     inc: mpsc::Receiver<Incoming>,
@@ -189,7 +194,15 @@ impl Session {
                 return false;
             }
         };
-        let env = filter_env(&cfg.env, &req.env);
+        let mut env = filter_env(&cfg.env, &req.env);
+        let marker = format!(
+            "{}.{}",
+            std::process::id(),
+            SESSION_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        env.retain(|(k, _)| k.as_slice() != SESSION_ENV.as_bytes());
+        env.push((SESSION_ENV.as_bytes().to_vec(), marker.clone().into_bytes()));
+        self.marker = marker;
         let spec = SpawnSpec {
             exe: &exe,
             argv: &req.argv,
@@ -286,7 +299,7 @@ impl Session {
                             return false;
                         }
                         Some(Err(ProtocolError::Io(e))) => {
-                            let n = kill_tree(pid);
+                            let n = kill_tree(pid, &self.marker);
                             info!(peer = %self.peer, pid, "connection lost ({e}); killed the process tree ({n} processes)");
                             return false;
                         }
@@ -295,18 +308,18 @@ impl Session {
                             return false;
                         }
                         None => {
-                            kill_tree(pid);
+                            kill_tree(pid, &self.marker);
                             return false;
                         }
                     }
                 }
                 _ = sleep_until(deadline) => {
-                    let n = kill_tree(pid);
+                    let n = kill_tree(pid, &self.marker);
                     warn!(peer = %self.peer, pid, "no heartbeat for {hb:?}; killed the process tree ({n} processes)");
                     return false;
                 }
                 _ = killed(&mut kill_rx) => {
-                    kill_tree(pid);
+                    kill_tree(pid, &self.marker);
                     self.fail(255, "server shutting down; command killed".into()).await;
                     return false;
                 }
@@ -315,14 +328,18 @@ impl Session {
         let status = match status {
             Ok(s) => s,
             Err(e) => {
-                kill_tree(pid);
+                kill_tree(pid, &self.marker);
                 self.fail(255, format!("waiting for the process failed: {e}"))
                     .await;
                 return false;
             }
         };
         if cfg.session.kill_leftovers {
-            kill_tree(pid);
+            // Leftover descendants may hold the output pipes open: kill them
+            // before draining, so the exit status is not held back.
+            let marker = self.marker.clone();
+            kill_group(pid);
+            let _ = tokio::task::spawn_blocking(move || kill_tree(pid, &marker)).await;
         }
         // Deliver what the process wrote before it ended.
         let drain = Duration::from_millis(cfg.session.drain_timeout_ms);
@@ -344,7 +361,7 @@ impl Session {
     }
 
     async fn abort(&self, pid: u32, msg: &str) {
-        kill_tree(pid);
+        kill_tree(pid, &self.marker);
         self.fail(255, msg.to_string()).await;
     }
 

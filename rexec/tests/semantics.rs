@@ -282,20 +282,20 @@ fn signals_are_forwarded() {
     assert_eq!(st.code(), Some(128 + libc::SIGTERM));
 }
 
-/// Start `rexec sh -c` with two background grandchildren; return the child
-/// and the remote pids (shell, grandchild 1, grandchild 2).
+/// Start `rexec sh -c` with background descendants (one in a subshell, one
+/// that starts a session of its own); return the child and the remote pids.
 fn start_tree(c: &mut std::process::Command) -> (std::process::Child, Vec<u32>) {
     c.args([
         "sh",
         "-c",
-        "sleep 300 & echo $!; (sleep 300; true) & echo $!; echo $$; wait",
+        "sleep 300 & echo $!; (sleep 300; true) & echo $!; setsid sleep 300 & echo $!; echo $$; wait",
     ])
     .stdin(Stdio::piped())
     .stdout(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut so = BufReader::new(child.stdout.take().unwrap());
     let mut pids = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let mut line = String::new();
         so.read_line(&mut line).unwrap();
         pids.push(line.trim().parse::<u32>().unwrap());
@@ -467,4 +467,33 @@ fn broken_local_stdout_behaves_like_sigpipe() {
     drop(so);
     let st = wait_timeout(&mut child, T);
     assert_eq!(st.signal(), Some(libc::SIGPIPE));
+}
+
+#[test]
+fn leftover_descendants_are_killed_when_the_command_exits() {
+    let s = TestServer::start("");
+    let mut c = s.rexec();
+    c.args([
+        "sh",
+        "-c",
+        "setsid sleep 300 >/dev/null 2>&1 & echo $!; sleep 300 & echo $!",
+    ]);
+    let out = run_output(c, b"", T);
+    assert!(out.status.success());
+    let pids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2);
+    assert!(poll(Duration::from_secs(1), || pids
+        .iter()
+        .all(|&p| !alive(p))));
+    // With kill_leftovers = false they survive, as after a local `cmd &`.
+    let s = TestServer::start("[session]\nkill_leftovers = false\ndrain_timeout_ms = 200\n");
+    let mut c = s.rexec();
+    c.args(["sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"]);
+    let out = run_output(c, b"", T);
+    let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(alive(pid));
+    send_signal(pid, libc::SIGKILL);
 }
