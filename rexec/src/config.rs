@@ -326,6 +326,13 @@ mod tests {
     }
 
     #[test]
+    fn parse_client_example() {
+        let text = include_str!("../examples/rexec.toml");
+        let cfg: ClientConfig = toml::from_str(text).unwrap();
+        assert_eq!(cfg.pidmap_dir, Some(PathBuf::from("/run/rexec")));
+    }
+
+    #[test]
     fn empty_whitelist_invalid() {
         let cfg: ServerConfig = toml::from_str("").unwrap();
         assert!(cfg.validate().is_err());
