@@ -477,3 +477,41 @@ fn graceful_shutdown() {
     let mut srv = s;
     assert!(wait_timeout(&mut srv.child, T).success());
 }
+
+#[test]
+fn multi_call_binary_names() {
+    // busybox: every applet's real path is the same; `names` tells them apart.
+    let Ok(bb) = std::fs::canonicalize("/bin/busybox") else {
+        eprintln!("skipped: /bin/busybox not installed");
+        return;
+    };
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        "",
+        &format!(
+            "[[allow]]\npath = \"{}\"\nnames = [\"cat\", \"echo\"]\n",
+            bb.display()
+        ),
+    );
+    let d = tempfile::tempdir().unwrap();
+    for applet in ["cat", "echo", "ls"] {
+        std::os::unix::fs::symlink(&bb, d.path().join(applet)).unwrap();
+    }
+    let mut c = s.rexec();
+    c.arg(d.path().join("cat"));
+    let out = run_output(c, b"applet\n", T);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"applet\n");
+    let out = s
+        .rexec()
+        .arg(d.path().join("echo"))
+        .arg("hi")
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"hi\n");
+    let out = s.rexec().arg(d.path().join("ls")).output().unwrap();
+    assert_eq!(out.status.code(), Some(126));
+    // Calling busybox itself (argv[0] "busybox") is not one of the names.
+    let out = s.rexec().arg(&bb).args(["ls", "/"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(126));
+}
