@@ -84,7 +84,9 @@ fn doc_text(doc: &str) -> String {
     while let Some(start) = rest.find("r\"") {
         let after = &rest[start + 2..];
         let Some(stop) = after.find('"') else { break };
-        parts.push(after[..stop].trim().replace('|', "\\|"));
+        // Rustdoc links `[`X`]` read as plain `X` in the document.
+        let text = after[..stop].trim().replace("[`", "`").replace("`]", "`");
+        parts.push(text.replace('|', "\\|"));
         rest = &after[stop + 1..];
     }
     parts.join(" ")
