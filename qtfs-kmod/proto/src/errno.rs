@@ -2,7 +2,7 @@
 //!
 //! A failed request is answered with a Linux errno value (asm-generic
 //! numbering, as on x86-64 and arm64) in the reply header's status field.
-//! Any value from 1 to [`MAX_ERRNO`](super::limits::MAX_ERRNO) may appear;
+//! Any value from 1 to `MAX_ERRNO` may appear;
 //! the named constants are the ones the protocol itself relies on or that
 //! file operations commonly return.
 
