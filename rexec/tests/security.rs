@@ -515,3 +515,60 @@ fn multi_call_binary_names() {
     let out = s.rexec().arg(&bb).args(["ls", "/"]).output().unwrap();
     assert_eq!(out.status.code(), Some(126));
 }
+
+#[test]
+fn resource_limits_apply_to_commands() {
+    let s = TestServer::start(
+        "[limits]\nrlimit_nofile = 64\nrlimit_core_bytes = 0\nrlimit_cpu_secs = 100\n",
+    );
+    let out = s
+        .rexec()
+        .args(["sh", "-c", "ulimit -n; ulimit -c; ulimit -t"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "64\n0\n100\n");
+}
+
+#[test]
+fn flags_give_the_same_settings_as_the_environment() {
+    // Server: --listen and --config; client: --addr and --pidmap-dir.
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(d.path(), DEFAULT_ALLOW);
+    let sock = d.path().join("s.sock");
+    let mut srv = Command::new(SERVER)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--listen")
+        .arg(format!("unix://{}", sock.display()))
+        .env_remove("CMD_NET_ADDR")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(poll(T, || sock.exists()));
+    let out = Command::new(REXEC)
+        .arg("--addr")
+        .arg(format!("unix://{}", sock.display()))
+        .arg("--pidmap-dir")
+        .arg(d.path().join("pm"))
+        .args(["printf", "%s|", "-x", "--addr", "y"])
+        .env_remove("CMD_NET_ADDR")
+        .env("REXEC_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // Options after the command belong to the command.
+    assert_eq!(out.stdout, b"-x|--addr|y|");
+    // No address at all: a clear error.
+    let out = Command::new(REXEC)
+        .arg("true")
+        .env_remove("CMD_NET_ADDR")
+        .env("REXEC_CONFIG", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no server address"));
+    send_signal(srv.id(), libc::SIGTERM);
+    assert!(wait_timeout(&mut srv, T).success());
+    assert!(!sock.exists(), "socket not removed at shutdown");
+}
