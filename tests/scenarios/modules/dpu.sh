@@ -6,7 +6,6 @@
 . /scenario/lib.sh
 KO=$QTFS_MODULES/qtfs.ko
 PORT=12345
-ANY='[0-9A-F]{8}:[0-9A-F]{4}'
 SERVER="$(ip_hex "$HOST_IP"):$(port_hex $PORT)"
 
 step "bad parameters are refused"
@@ -60,7 +59,7 @@ ok "qtfs registered, connected, mount refused cleanly"
 step "the HOST unloads its server: the connection ends"
 n=0
 while tcp_lines "$ANY" "$SERVER" 01 >/dev/null; do
-    n=$((n + 1)); [ $n -le 200 ] || fail "connection still established after 200 s"
+    n=$((n + 1)); [ $n -le 150 ] || fail "connection still established after 150 s"
     sleep 1
 done
 ok "connection closed by the server ($(tcp_lines "$ANY" "$SERVER" '[0-9A-F]{2}' | awk '{print "state " $4}'))"
@@ -69,7 +68,7 @@ grep -qw qtfs /proc/filesystems && fail "qtfs still registered after rmmod"
 ok "rmmod: qtfs unregistered"
 
 step "reconnect to the reloaded server"
-barrier_wait 200 "$HOST_IP" || fail "the HOST never opened the barrier"
+barrier_wait 150 "$HOST_IP" || fail "the HOST never opened the barrier"
 mark
 insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=debug || fail "insmod failed"
 since | grep -qF "qtfs: connected to $HOST_IP:$PORT" || fail "not connected to the reloaded server"

@@ -10,7 +10,6 @@ KO=$QTFS_MODULES/qtfs_server.ko
 PORT=12345
 PHEX=$(port_hex $PORT)
 HHEX=$(ip_hex "$HOST_IP")
-ANY='[0-9A-F]{8}:[0-9A-F]{4}'
 THREADS='qtfs_srv_accept|qtfs_srv_conn'
 
 step "bad parameters are refused"
@@ -75,7 +74,7 @@ since | grep -qE "closed [2-9] open connection" || fail "the accept thread did n
 [ -z "$(kthreads "$THREADS")" ] || fail "threads left after rmmod: $(kthreads "$THREADS")"
 tcp_lines "$ANY" "$HHEX:$PHEX" 01 >/dev/null && sleep 2
 tcp_lines "$ANY" "$HHEX:$PHEX" 01 && fail "the local client is still connected after rmmod"
-tcp_lines "$ANY" 00000000:0000 0A | grep -qF ":$PHEX " && fail "a listener is left on port $PORT"
+tcp_lines "[0-9A-F]+:$PHEX" "[0-9A-F]+:0000" 0A && fail "a listener is left on port $PORT"
 exec 3>&-
 kill $NC 2>/dev/null; wait $NC 2>/dev/null
 ok "rmmod in $((t1 - t0)) s: no thread, no listener, clients disconnected"
@@ -85,7 +84,7 @@ nc -l -p $PORT </dev/null >/dev/null &
 NCL=$!
 sleep 1
 kill -0 $NCL 2>/dev/null || fail "nc -l could not bind port $PORT"
-tcp_lines "00000000:$PHEX" 00000000:0000 0A >/dev/null || fail "nc -l not listening"
+tcp_lines "[0-9A-F]+:$PHEX" "[0-9A-F]+:0000" 0A >/dev/null || fail "nc -l not listening"
 # While nc holds it, the module must fail to load, and say why.
 mark
 insmod "$KO" qtfs_server_ip=0.0.0.0 2>/dev/null && fail "loaded while port $PORT is taken"
@@ -108,7 +107,7 @@ sleep 1
 [ -z "$(kthreads qtfs_srv_conn)" ] || fail "session thread left after the peer closed"
 rmmod qtfs_server || fail "final rmmod failed"
 [ -z "$(kthreads "$THREADS")" ] || fail "threads left after the final rmmod"
-tcp_lines "$ANY" 00000000:0000 0A | grep -qF ":$PHEX " && fail "listener left after the final rmmod"
+tcp_lines "[0-9A-F]+:$PHEX" "[0-9A-F]+:0000" 0A && fail "listener left after the final rmmod"
 kill $BARRIER_PID 2>/dev/null
 ok "session ended with the peer; final rmmod clean"
 

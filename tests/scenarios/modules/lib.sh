@@ -29,8 +29,11 @@ ip_hex() {
 }
 port_hex() { printf '%04X' "$1"; }
 
-# tcp_lines <local addr regex> <remote addr regex> <state>: matching sockets.
-tcp_lines() { grep -E "^ *[0-9]+: $1 $2 $3 " /proc/net/tcp; }
+# tcp_lines <local addr regex> <remote addr regex> <state>: matching sockets,
+# IPv4 and IPv6 (busybox `nc -l` listens on a dual-stack IPv6 socket). An
+# IPv4 address is 8 hex digits, IPv6 32; ANY matches both.
+ANY='[0-9A-F]+:[0-9A-F]{4}'
+tcp_lines() { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -E "^ *[0-9]+: $1 $2 $3 "; }
 
 # kthreads <name regex>: pids of tasks whose comm matches.
 kthreads() {
