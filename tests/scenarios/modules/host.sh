@@ -58,7 +58,8 @@ nc "$HOST_IP" $PORT </tmp/ncin >/dev/null &
 NC=$!
 exec 3>/tmp/ncin
 wait_since 20 "qtfs_server: accepted connection from $HOST_IP:" || fail "local nc not accepted"
-sleep 1
+echo hello >&3
+wait_since 20 "bytes (no protocol yet)" || fail "the session did not read what the client sent"
 [ "$(kthreads qtfs_srv_conn | wc -l)" -ge 2 ] || fail "expected two session threads"
 est=$(tcp_lines "$HHEX:$PHEX" "$ANY" 01 | wc -l)
 [ "$est" -ge 2 ] || fail "expected 2 established server-side connections, /proc/net/tcp has $est"
@@ -105,11 +106,36 @@ ok "the DPU reconnected"
 wait_since 60 "closed (closed by peer)" || fail "the DPU's second connection did not end"
 sleep 1
 [ -z "$(kthreads qtfs_srv_conn)" ] || fail "session thread left after the peer closed"
+ok "session ended with the peer"
+
+step "a burst of 20 connections: 16 served, the rest closed; rmmod stops all"
+mark
+mkfifo /tmp/burst
+i=0
+while [ $i -lt 20 ]; do
+    nc "$HOST_IP" $PORT </tmp/burst >/dev/null 2>&1 &
+    i=$((i + 1))
+done
+exec 4>/tmp/burst
+n=0
+while [ "$(since | grep -cF "accepted connection from $HOST_IP:")" -lt 20 ]; do
+    n=$((n + 1)); [ $n -le 60 ] || fail "only $(since | grep -cF "accepted connection from $HOST_IP:") of 20 accepted"
+    sleep 1
+done
+sleep 1
+[ "$(since | grep -cF "too many connections (16)")" = 4 ] || fail "expected 4 'too many connections' lines"
+[ "$(kthreads qtfs_srv_conn | wc -l)" = 16 ] || fail "expected 16 session threads, got $(kthreads qtfs_srv_conn | wc -l)"
+mark
+t0=$(date +%s)
 rmmod qtfs_server || fail "final rmmod failed"
+t1=$(date +%s)
+[ $((t1 - t0)) -le 10 ] || fail "rmmod with 16 sessions took $((t1 - t0)) s"
+since | grep -qF "closed 16 open connection(s)" || fail "not all 16 sessions were closed"
+exec 4>&-
 [ -z "$(kthreads "$THREADS")" ] || fail "threads left after the final rmmod"
 tcp_lines "[0-9A-F]+:$PHEX" "[0-9A-F]+:0000" 0A && fail "listener left after the final rmmod"
 kill $BARRIER_PID 2>/dev/null
-ok "session ended with the peer; final rmmod clean"
+ok "16 sessions stopped by rmmod in $((t1 - t0)) s; no thread, no listener"
 
 step "0.0.0.0 listens on every address; the level is case-insensitive"
 insmod "$KO" qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_level=wArN ||
