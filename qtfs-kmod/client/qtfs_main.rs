@@ -8,10 +8,10 @@
 
 use kernel::prelude::*;
 
-#[path = "../kbase/mod.rs"]
-mod kbase;
 mod conn;
 mod fs_type;
+#[path = "../kbase/mod.rs"]
+mod kbase;
 
 use kbase::config::Role;
 use kbase::fs::Registration;

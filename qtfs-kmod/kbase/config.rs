@@ -206,7 +206,7 @@ impl fmt::Display for Shown<'_> {
 pub(crate) fn parse_ipv4(s: &[u8]) -> Option<Ipv4> {
     let mut octets = [0u8; 4];
     let mut parts = s.split(|&b| b == b'.');
-    for octet in octets.iter_mut() {
+    for octet in &mut octets {
         let part = parts.next()?;
         if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
             return None;
@@ -342,9 +342,23 @@ mod tests {
     #[test]
     fn ipv4_bad() {
         for s in [
-            &b""[..], b"abc", b"999.1.1.1", b"256.0.0.1", b"1.2.3", b"1.2.3.4.5", b"1.2.3.",
-            b".1.2.3", b"1..2.3", b"01.2.3.4", b"1.2.3.4 ", b" 1.2.3.4", b"+1.2.3.4",
-            b"1.2.3.-4", b"1.2.3.1000", b"0x1.2.3.4", b"1.2.3.4\n",
+            &b""[..],
+            b"abc",
+            b"999.1.1.1",
+            b"256.0.0.1",
+            b"1.2.3",
+            b"1.2.3.4.5",
+            b"1.2.3.",
+            b".1.2.3",
+            b"1..2.3",
+            b"01.2.3.4",
+            b"1.2.3.4 ",
+            b" 1.2.3.4",
+            b"+1.2.3.4",
+            b"1.2.3.-4",
+            b"1.2.3.1000",
+            b"0x1.2.3.4",
+            b"1.2.3.4\n",
         ] {
             assert_eq!(parse_ipv4(s), None, "{:?}", core::str::from_utf8(s));
         }
@@ -357,8 +371,16 @@ mod tests {
         assert_eq!(parse_port(b"65535"), Some(65535));
         assert_eq!(parse_port(b"0080"), Some(80));
         for s in [
-            &b""[..], b"0", b"65536", b"70000", b"-1", b"+1", b"abc", b"12a",
-            b" 1", b"99999999999999999999999",
+            &b""[..],
+            b"0",
+            b"65536",
+            b"70000",
+            b"-1",
+            b"+1",
+            b"abc",
+            b"12a",
+            b" 1",
+            b"99999999999999999999999",
         ] {
             assert_eq!(parse_port(s), None, "{:?}", core::str::from_utf8(s));
         }
@@ -396,12 +418,27 @@ mod tests {
     #[test]
     fn validate_messages() {
         let e = validate(Role::Server, None, Some(b"70000"), Some(b"LOUD")).unwrap_err();
-        assert_eq!(msg(&e[0].unwrap()), "invalid qtfs_server_ip=: required, an IPv4 address such as 192.168.1.2");
-        assert_eq!(msg(&e[1].unwrap()), "invalid qtfs_server_port=70000: must be a decimal number 1-65535");
-        assert_eq!(msg(&e[2].unwrap()), "invalid qtfs_log_level=LOUD: must be NONE, ERROR, WARN, INFO or DEBUG");
+        assert_eq!(
+            msg(&e[0].unwrap()),
+            "invalid qtfs_server_ip=: required, an IPv4 address such as 192.168.1.2"
+        );
+        assert_eq!(
+            msg(&e[1].unwrap()),
+            "invalid qtfs_server_port=70000: must be a decimal number 1-65535"
+        );
+        assert_eq!(
+            msg(&e[2].unwrap()),
+            "invalid qtfs_log_level=LOUD: must be NONE, ERROR, WARN, INFO or DEBUG"
+        );
         let e = validate(Role::Client, Some(b"999.1.1.1"), Some(b"-1"), None).unwrap_err();
-        assert_eq!(msg(&e[0].unwrap()), "invalid qtfs_server_ip=999.1.1.1: must be an IPv4 address such as 192.168.1.2");
-        assert_eq!(msg(&e[1].unwrap()), "invalid qtfs_server_port=-1: must be a decimal number 1-65535");
+        assert_eq!(
+            msg(&e[0].unwrap()),
+            "invalid qtfs_server_ip=999.1.1.1: must be an IPv4 address such as 192.168.1.2"
+        );
+        assert_eq!(
+            msg(&e[1].unwrap()),
+            "invalid qtfs_server_port=-1: must be a decimal number 1-65535"
+        );
         assert!(e[2].is_none());
     }
 
