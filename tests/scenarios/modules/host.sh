@@ -31,6 +31,12 @@ for p in "qtfs_server_ip=1.2.3.256" "qtfs_server_port=65536" "qtfs_log_level=x";
     since | grep -qF "invalid $p:" || fail "no message for $p"
 done
 ok "three bad parameters, three messages"
+# A well-formed address that is not one of the HOST's: bind fails.
+mark
+insmod "$KO" qtfs_server_ip=10.10.0.77 2>/dev/null && fail "loaded on an address that is not local"
+since | grep -qF "qtfs_server: cannot listen on 10.10.0.77:$PORT: error -99" ||
+    fail "no 'cannot listen' message for a foreign address"
+ok "a foreign address is refused (EADDRNOTAVAIL)"
 [ -z "$(kthreads "$THREADS")" ] || fail "a refused load left a thread"
 grep -q '^qtfs_server ' /proc/modules && fail "qtfs_server loaded after refusals"
 
