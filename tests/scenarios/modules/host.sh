@@ -143,12 +143,15 @@ tcp_lines "[0-9A-F]+:$PHEX" "[0-9A-F]+:0000" 0A && fail "listener left after the
 kill $BARRIER_PID 2>/dev/null
 ok "16 sessions stopped by rmmod in $((t1 - t0)) s; no thread, no listener"
 
-step "0.0.0.0 listens on every address; the level is case-insensitive"
+step "0.0.0.0 listens on every address; the level is case-insensitive and filters"
+mark
 insmod "$KO" qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_level=wArN ||
     fail "0.0.0.0 refused"
+since | grep -q "qtfs_server: listening on" && fail "an INFO line was printed at level WARN"
 tcp_lines "00000000:$(port_hex 12346)" 00000000:0000 0A >/dev/null || fail "no listener on 0.0.0.0:12346"
 check_params qtfs_server qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_level=wArN
 rmmod qtfs_server || fail "rmmod failed"
-ok "0.0.0.0:12346"
+since | grep -q "qtfs_server:" && fail "level WARN, yet the module logged: $(since | grep qtfs_server: | head -n 1)"
+ok "0.0.0.0:12346, silent at level WARN"
 
 echo "host: all checks passed"
