@@ -27,8 +27,11 @@ APPLETS="hostname cat sh touch true false sleep kill pwd env md5sum head"
 NAMES=""
 OTHERS=""
 for a in $APPLETS; do
-    p=/bin/$a
-    [ -x "$p" ] || fail "no $p"
+    p=""
+    for d in /bin /usr/bin /sbin /usr/sbin; do
+        [ -x "$d/$a" ] && { p=$d/$a; break; }
+    done
+    [ -n "$p" ] || fail "no $a in /bin /usr/bin /sbin /usr/sbin"
     real=$(readlink -f "$p")
     case "$real" in
         */busybox) NAMES="$NAMES\"$a\", " ;;
