@@ -252,10 +252,61 @@ fn build_request(opts: &ClientOptions) -> ExecRequest {
     }
 }
 
+type Reader = FrameReader<tokio::io::ReadHalf<BoxStream>>;
+
+struct Established {
+    reader: Reader,
+    tx: mpsc::Sender<Vec<u8>>,
+    writer: tokio::task::JoinHandle<()>,
+    pid: u32,
+    window: u32,
+}
+
+/// Connect, send the request, wait for `Started`. Errors are reported on
+/// stderr and returned as the exit status.
+async fn establish(opts: &ClientOptions) -> Result<Established, i32> {
+    let stream = match connect(&opts.addr, opts.tls.as_ref(), opts.connect_timeout).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rexec: cannot connect to {}: {e}", opts.addr);
+            return Err(EXIT_REXEC_ERROR);
+        }
+    };
+    let (rd, wr) = tokio::io::split(stream);
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
+    let writer = tokio::spawn(frame_writer(wr, rx));
+    let mut reader = FrameReader::new(rd, DEFAULT_MAX_FRAME);
+    let _ = tx.send(Frame::Exec(build_request(opts)).encode()).await;
+    match reader.next().await {
+        Ok(Some(Frame::Started { pid, stdin_window })) => Ok(Established {
+            reader,
+            tx,
+            writer,
+            pid,
+            window: stdin_window,
+        }),
+        Ok(Some(Frame::Error { code, message })) => {
+            eprintln!("rexec: {message}");
+            Err(code as i32)
+        }
+        Ok(Some(other)) => {
+            eprintln!("rexec: protocol error: unexpected {other:?}");
+            Err(EXIT_REXEC_ERROR)
+        }
+        Ok(None) => {
+            eprintln!("rexec: connection closed by the server");
+            Err(EXIT_REXEC_ERROR)
+        }
+        Err(e) => {
+            eprintln!("rexec: {e}");
+            Err(EXIT_REXEC_ERROR)
+        }
+    }
+}
+
 /// Run the command remotely; returns the exit status for this process.
 pub async fn run(opts: ClientOptions) -> i32 {
-    // Catch the forwarded signals from the start; deliveries before the
-    // remote process exists are queued and sent once it does.
+    // Catch the forwarded signals from the start.
     let mut sigs = match signals::listen() {
         Ok(s) => s,
         Err(e) => {
@@ -263,37 +314,22 @@ pub async fn run(opts: ClientOptions) -> i32 {
             return EXIT_REXEC_ERROR;
         }
     };
-    let stream = match connect(&opts.addr, opts.tls.as_ref(), opts.connect_timeout).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("rexec: cannot connect to {}: {e}", opts.addr);
-            return EXIT_REXEC_ERROR;
-        }
+    // Until the remote process exists, a forwarded signal ends rexec the
+    // way it would end a local process (the server then kills whatever it
+    // may have started, since the connection drops).
+    let established = tokio::select! {
+        r = establish(&opts) => r,
+        Some(sig) = sigs.recv() => signals::die_by(sig),
     };
-    let (rd, wr) = tokio::io::split(stream);
-    let (tx, rx) = mpsc::channel::<Vec<u8>>(16);
-    let writer = tokio::spawn(frame_writer(wr, rx));
-    let mut reader = FrameReader::new(rd, DEFAULT_MAX_FRAME);
-    let _ = tx.send(Frame::Exec(build_request(&opts)).encode()).await;
-
-    let (pid, window) = match reader.next().await {
-        Ok(Some(Frame::Started { pid, stdin_window })) => (pid, stdin_window),
-        Ok(Some(Frame::Error { code, message })) => {
-            eprintln!("rexec: {message}");
-            return code as i32;
-        }
-        Ok(Some(other)) => {
-            eprintln!("rexec: protocol error: unexpected {other:?}");
-            return EXIT_REXEC_ERROR;
-        }
-        Ok(None) => {
-            eprintln!("rexec: connection closed by the server");
-            return EXIT_REXEC_ERROR;
-        }
-        Err(e) => {
-            eprintln!("rexec: {e}");
-            return EXIT_REXEC_ERROR;
-        }
+    let Established {
+        mut reader,
+        tx,
+        writer,
+        pid,
+        window,
+    } = match established {
+        Ok(e) => e,
+        Err(code) => return code,
     };
     debug!(remote_pid = pid, "started");
     let _entry = opts.pidmap_dir.as_ref().and_then(|d| {

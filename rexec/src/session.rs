@@ -300,7 +300,7 @@ impl Session {
                         }
                         Some(Err(ProtocolError::Io(e))) => {
                             let n = kill_tree(pid, &self.marker);
-                            info!(peer = %self.peer, pid, "connection lost ({e}); killed the process tree ({n} processes)");
+                            info!(peer = %self.peer, pid, "connection lost ({e}); killed the process tree (group + {n} found in /proc)");
                             return false;
                         }
                         Some(Err(e)) => {
@@ -315,7 +315,7 @@ impl Session {
                 }
                 _ = sleep_until(deadline) => {
                     let n = kill_tree(pid, &self.marker);
-                    warn!(peer = %self.peer, pid, "no heartbeat for {hb:?}; killed the process tree ({n} processes)");
+                    warn!(peer = %self.peer, pid, "no heartbeat for {hb:?}; killed the process tree (group + {n} found in /proc)");
                     return false;
                 }
                 _ = killed(&mut kill_rx) => {

@@ -497,3 +497,23 @@ fn leftover_descendants_are_killed_when_the_command_exits() {
     assert!(alive(pid));
     send_signal(pid, libc::SIGKILL);
 }
+
+#[test]
+fn signal_before_the_remote_process_exists_ends_rexec() {
+    // A "server" that accepts and never answers.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || l.accept().map(|(s, _)| s));
+    let mut child = std::process::Command::new(REXEC)
+        .arg("true")
+        .env("CMD_NET_ADDR", format!("tcp://127.0.0.1:{port}"))
+        .env("REXEC_CONFIG", "/dev/null")
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _conn = holder.join().unwrap().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    send_signal(child.id(), libc::SIGTERM);
+    let st = wait_timeout(&mut child, Duration::from_secs(5));
+    assert_eq!(st.signal(), Some(libc::SIGTERM));
+}
