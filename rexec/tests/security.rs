@@ -572,3 +572,36 @@ fn flags_give_the_same_settings_as_the_environment() {
     assert!(wait_timeout(&mut srv, T).success());
     assert!(!sock.exists(), "socket not removed at shutdown");
 }
+
+#[test]
+fn unix_socket_peer_uid_and_per_client_limits() {
+    // Only uid 4242 may use this socket: we are not it.
+    let s = TestServer::start_with(
+        "unix://$DIR/rexec.sock",
+        "allowed_uids = [4242]\n",
+        DEFAULT_ALLOW,
+    );
+    let out = s.rexec().arg("true").output().unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uid not allowed"));
+    assert!(s.wait_log("not in allowed_uids", T));
+    // One session per client address.
+    let s = TestServer::start("[limits]\nmax_sessions_per_client = 1\n");
+    let mut c = s.rexec();
+    c.args(["sleep", "3"]).stdin(Stdio::null());
+    let mut first = c.spawn().unwrap();
+    assert!(s.wait_log("started", T));
+    let out = s.rexec().arg("true").output().unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("too many sessions from this client"));
+    let _ = first.kill();
+    let _ = first.wait();
+    // The slot is given back when the session ends.
+    assert!(poll(T, || s
+        .rexec()
+        .arg("true")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()));
+}
