@@ -85,6 +85,24 @@ impl Whitelist {
         Ok(Whitelist { rules: out })
     }
 
+    /// Whitelisted binaries that anyone could replace (world-writable file, or
+    /// world-writable directory without the sticky bit).
+    pub fn unsafe_entries(&self) -> Vec<PathBuf> {
+        use std::os::unix::fs::MetadataExt;
+        let writable = |p: &Path, dir: bool| {
+            std::fs::metadata(p)
+                .map(|m| m.mode() & 0o002 != 0 && !(dir && m.mode() & 0o1000 != 0))
+                .unwrap_or(false)
+        };
+        self.rules
+            .iter()
+            .filter(|r| {
+                writable(&r.real, false) || r.real.parent().is_some_and(|d| writable(d, true))
+            })
+            .map(|r| r.real.clone())
+            .collect()
+    }
+
     /// Resolve argv[0] on this machine and check the request.
     /// Returns the real path to execute.
     pub fn check(

@@ -104,6 +104,12 @@ impl Server {
     pub fn new(cfg: ServerConfig, addr: Addr) -> anyhow::Result<Server> {
         cfg.validate()?;
         let whitelist = Whitelist::new(&cfg.allow)?;
+        for p in whitelist.unsafe_entries() {
+            warn!(
+                "whitelisted binary {} can be replaced by any user (world-writable file or directory)",
+                p.display()
+            );
+        }
         let acl = AddrAcl::new(&cfg.allowed_clients)?;
         let tls = match &cfg.tls {
             Some(t) => {

@@ -605,3 +605,20 @@ fn unix_socket_peer_uid_and_per_client_limits() {
         .unwrap()
         .success()));
 }
+
+#[test]
+fn replaceable_whitelisted_binary_is_warned_about() {
+    let d = tempfile::tempdir().unwrap();
+    let open_dir = d.path().join("open");
+    std::fs::create_dir(&open_dir).unwrap();
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bin = open_dir.join("mytrue");
+    std::fs::copy("/usr/bin/true", &bin).unwrap();
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        "",
+        &format!("[[allow]]\npath = \"{}\"\n", bin.display()),
+    );
+    assert!(s.log_text().contains("can be replaced by any user"));
+    assert!(s.rexec().arg(&bin).status().unwrap().success());
+}
