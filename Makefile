@@ -35,6 +35,10 @@ lint:
 
 unit:
 	cargo test --locked --workspace
+	@# The modules' pure-Rust parameter validation, as a userspace test binary.
+	@mkdir -p build
+	rustc --edition 2021 --test qtfs-kmod/kbase/config.rs -o build/kbase-config-test
+	build/kbase-config-test
 
 vm-test: modules user
 	tests/rig/run-scenarios.sh $(T)

@@ -12,8 +12,9 @@ base_initrd=${2:?base initramfs}
 kdir=${3:?kernel tree}
 name=$(basename "$scenario")
 rig=$QTFS_ROOT/tests/rig
-work=$QTFS_ROOT/build/rig/runs/$name
-rm -rf "$work"
+# A directory of its own per run, so that runs in parallel never share logs.
+mkdir -p "$QTFS_ROOT/build/rig/runs"
+work=$(mktemp -d "$QTFS_ROOT/build/rig/runs/$name.XXXXXX")
 mkdir -p "$work/stage/scenario"
 
 for role in host dpu; do
@@ -54,6 +55,7 @@ start_guest dpu "socket,id=n0,connect=127.0.0.1:$net_port" 52:54:00:0a:00:02 &
 dpu_pid=$!
 wait "$host_pid" "$dpu_pid" || true
 elapsed=$(( $(date +%s) - started ))
+rm -rf "$work/stage" "$work/initrd.cpio" "$work/scenario.cpio"  # keep only the logs
 
 verdict=0
 reasons=()

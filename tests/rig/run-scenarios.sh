@@ -21,7 +21,8 @@ done
 
 kdir=$("$QTFS_ROOT/ci/build-kernel.sh" | tail -n 1)
 mkdir -p "$QTFS_ROOT/build/rig"
-base=$QTFS_ROOT/build/rig/base.cpio
+base=$(mktemp --suffix=.cpio "$QTFS_ROOT/build/rig/base.XXXXXX")
+trap 'rm -f "$base"' EXIT
 "$QTFS_ROOT/tests/rig/build-initramfs.sh" "$base"
 
 passed=0 failed=0 failures=()

@@ -33,8 +33,9 @@ done
 
 log "rig selftest: guest runs"
 kdir=$("$QTFS_ROOT/ci/build-kernel.sh" | tail -n 1)
-base=$QTFS_ROOT/build/rig/base.cpio
-mkdir -p "$(dirname "$base")"
+mkdir -p "$QTFS_ROOT/build/rig"
+base=$(mktemp --suffix=.cpio "$QTFS_ROOT/build/rig/base.XXXXXX")
+trap 'rm -f "$base"' EXIT
 "$rig/build-initramfs.sh" "$base"
 run() { "$rig/run-scenario.sh" "$rig/selftest/$1" "$base" "$kdir" 2>&1; }
 out=$(run passes) && rc=0 || rc=$?
