@@ -387,6 +387,11 @@ pub async fn run(opts: ClientOptions) -> i32 {
     }
     drop(tx);
 
+    // Larger local pipes (where stdin/stdout are pipes) mean fewer, larger
+    // chunks; capacity is not observable through read/write semantics.
+    for fd in [0, 1] {
+        crate::process::grow_pipe(fd, 2 * CHUNK);
+    }
     // Remote output -> local stdout/stderr (a blocking thread, bounded queue).
     let (out_tx, out_rx) = mpsc::channel::<(DataKind, Vec<u8>)>(8);
     let out_thread = std::thread::spawn(move || output_thread(out_rx));

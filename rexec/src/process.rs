@@ -173,10 +173,15 @@ pub fn is_alive(pid: u32) -> bool {
     }
 }
 
-/// Enlarge a pipe's buffer (best effort) so that each read moves more data.
+/// Enlarge a pipe's buffer to `size` (best effort, never shrinks; no-op on
+/// descriptors that are not pipes) so that each read moves more data.
 pub fn grow_pipe(fd: std::os::fd::RawFd, size: usize) {
-    // SAFETY: fcntl(F_SETPIPE_SZ) on a descriptor we own; failure is harmless.
+    // SAFETY: fcntl(F_GETPIPE_SZ/F_SETPIPE_SZ) only queries/resizes the pipe
+    // behind `fd`; on any other descriptor it fails harmlessly.
     unsafe {
-        libc::fcntl(fd, libc::F_SETPIPE_SZ, size as libc::c_int);
+        let cur = libc::fcntl(fd, libc::F_GETPIPE_SZ);
+        if cur >= 0 && (cur as usize) < size {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, size as libc::c_int);
+        }
     }
 }

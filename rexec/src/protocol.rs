@@ -13,8 +13,10 @@ pub const MAGIC: &[u8; 6] = b"REXEC\0";
 pub const VERSION: u16 = 1;
 /// Largest frame accepted by default (type byte + payload).
 pub const DEFAULT_MAX_FRAME: usize = 4 << 20;
-/// Size of the data chunks the implementation sends for stdio.
-pub const CHUNK: usize = 128 * 1024;
+/// Size of the data chunks the implementation sends for stdio. A frame of
+/// this size stays just below the allocators' mmap threshold (musl: 131052
+/// bytes), so buffers come from the heap, not from a fresh mapping each time.
+pub const CHUNK: usize = 128 * 1024 - 64;
 /// Stdin credit the server grants a client (bytes in flight, unacknowledged).
 pub const STDIN_WINDOW: u32 = 1 << 20;
 
@@ -215,6 +217,22 @@ impl Frame {
         out
     }
 
+    /// Decode a frame from its type and payload; data frames keep the
+    /// payload buffer without copying it.
+    pub fn decode_owned(t: u8, payload: Vec<u8>) -> Result<Frame, ProtocolError> {
+        match t {
+            ty::STDIN => Ok(Frame::Stdin(payload)),
+            ty::STDOUT => Ok(Frame::Stdout(payload)),
+            ty::STDERR => Ok(Frame::Stderr(payload)),
+            _ => {
+                let mut body = Vec::with_capacity(payload.len() + 1);
+                body.push(t);
+                body.extend_from_slice(&payload);
+                Frame::decode(&body)
+            }
+        }
+    }
+
     /// Decode a frame body (type byte + payload, without the length prefix).
     pub fn decode(body: &[u8]) -> Result<Frame, ProtocolError> {
         let (&t, payload) = body.split_first().ok_or(ProtocolError::Empty)?;
@@ -314,9 +332,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         if len == 0 {
             return Err(ProtocolError::Empty);
         }
-        let mut body = vec![0u8; len];
-        self.inner.read_exact(&mut body).await?;
-        Frame::decode(&body).map(Some)
+        let mut ty = [0u8; 1];
+        self.inner.read_exact(&mut ty).await?;
+        let mut payload = vec![0u8; len - 1];
+        self.inner.read_exact(&mut payload).await?;
+        Frame::decode_owned(ty[0], payload).map(Some)
     }
 }
 

@@ -15,6 +15,9 @@ import sys
 import time
 
 
+TRIES = int(os.environ.get("TRIES", "3"))
+
+
 def pct(values, p):
     v = sorted(values)
     k = (len(v) - 1) * p / 100.0
@@ -42,18 +45,14 @@ def latency(clients, runs):
     return times
 
 
-def throughput(prefix, nbytes, tries=2):
-    best = None
-    for _ in range(tries):
-        cmd = f"head -c {nbytes} /dev/zero | {prefix} cat | wc -c"
-        t0 = time.perf_counter()
-        r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], stdout=subprocess.PIPE)
-        dt = time.perf_counter() - t0
-        if r.returncode != 0 or int(r.stdout.strip() or 0) != nbytes:
-            sys.exit(f"throughput run failed: {cmd}: rc={r.returncode} out={r.stdout!r}")
-        mbps = nbytes / dt / 1e6
-        best = mbps if best is None else max(best, mbps)
-    return best
+def throughput_once(prefix, nbytes):
+    cmd = f"head -c {nbytes} /dev/zero | {prefix} cat | wc -c"
+    t0 = time.perf_counter()
+    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], stdout=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0 or int(r.stdout.strip() or 0) != nbytes:
+        sys.exit(f"throughput run failed: {cmd}: rc={r.returncode} out={r.stdout!r}")
+    return nbytes / dt / 1e6
 
 
 def peak_rss_kib(pid):
@@ -85,17 +84,24 @@ def main():
                 print(f"ratio {name}/ssh: p50 {pct(lat[name], 50) / pct(base, 50):.3f}, "
                       f"p99 {pct(lat[name], 99) / pct(base, 99):.3f}  (aim: <= 0.5)")
     print()
-    print(f"Throughput of {nbytes / 2**30:.2f} GiB through '<client> cat' (best of 2), MB/s")
-    tp = {}
-    for name, prefix in clients:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        tp[name] = throughput(prefix, nbytes)
-        print(f"{name:<14}{tp[name]:9.0f} MB/s   (largest local process peak RSS so far: "
-              f"{max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024:.1f} MiB)")
-    if "ssh" in tp:
-        for name in tp:
+    print(f"Throughput of {nbytes / 2**30:.2f} GiB through '<client> cat', MB/s "
+          f"({TRIES} rounds, clients interleaved)")
+    runs_tp = {name: [] for name, _ in clients}
+    for _ in range(TRIES):
+        for name, prefix in clients:
+            runs_tp[name].append(throughput_once(prefix, nbytes))
+    print(f"{'client':<14}{'best':>9}{'median':>9}{'worst':>9}")
+    for name, _ in clients:
+        v = runs_tp[name]
+        print(f"{name:<14}{max(v):9.0f}{statistics.median(v):9.0f}{min(v):9.0f}")
+    print(f"largest local process peak RSS (any client, head, wc): "
+          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} MiB")
+    if "ssh" in runs_tp:
+        for name in runs_tp:
             if name != "ssh":
-                print(f"ratio {name}/ssh: {tp[name] / tp['ssh']:.2f}  (aim: >= 1)")
+                print(f"ratio {name}/ssh: best {max(runs_tp[name]) / max(runs_tp['ssh']):.2f}, "
+                      f"median {statistics.median(runs_tp[name]) / statistics.median(runs_tp['ssh']):.2f}"
+                      "  (aim: >= 1)")
     spid = os.environ.get("BENCH_SERVER_PID")
     if spid:
         print(f"rexec_server peak RSS over the whole run: {peak_rss_kib(spid) / 1024:.1f} MiB")
