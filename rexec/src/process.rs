@@ -56,13 +56,22 @@ pub fn spawn(spec: &SpawnSpec<'_>) -> io::Result<Child> {
     .filter_map(|(r, v)| v.map(|v| (r, v)))
     .collect();
     // SAFETY: the closure runs between fork and exec; it only calls
-    // async-signal-safe functions (setsid, setrlimit) and does not allocate
+    // async-signal-safe functions (setsid, prctl, setrlimit) and does not allocate
     // (the limits vector was built before fork and is only read).
     unsafe {
         cmd.pre_exec(move || {
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
             }
+            // If the server dies, its commands die with it (their clients
+            // have lost the connection anyway).
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
             for &(res, val) in &rl {
                 let lim = libc::rlimit {
                     rlim_cur: val as libc::rlim_t,

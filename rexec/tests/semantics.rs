@@ -517,3 +517,24 @@ fn signal_before_the_remote_process_exists_ends_rexec() {
     let st = wait_timeout(&mut child, Duration::from_secs(5));
     assert_eq!(st.signal(), Some(libc::SIGTERM));
 }
+
+#[test]
+fn commands_die_with_the_server() {
+    let mut s = TestServer::start("");
+    let mut c = s.rexec();
+    c.args(["sh", "-c", "echo $$; exec sleep 300"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let remote: u32 = line.trim().parse().unwrap();
+    assert!(alive(remote));
+    s.child.kill().unwrap();
+    let _ = s.child.wait();
+    assert!(poll(Duration::from_secs(2), || !alive(remote)));
+    assert_eq!(wait_timeout(&mut child, T).code(), Some(255));
+}
