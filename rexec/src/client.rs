@@ -294,7 +294,10 @@ async fn establish(opts: &ClientOptions) -> Result<Established, i32> {
             Err(EXIT_REXEC_ERROR)
         }
         Ok(None) => {
-            eprintln!("rexec: connection closed by the server");
+            eprintln!(
+                "rexec: the server closed the connection before accepting the request \
+                 (client refused, or TLS expected; see the server log)"
+            );
             Err(EXIT_REXEC_ERROR)
         }
         Err(e) => {

@@ -71,11 +71,18 @@ pub fn main_entry() -> anyhow::Result<()> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM received: shutting down"),
-        _ = int.recv() => info!("SIGINT received: shutting down"),
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => tokio::select! {
+            _ = term.recv() => info!("SIGTERM received: shutting down"),
+            _ = int.recv() => info!("SIGINT received: shutting down"),
+        },
+        _ => {
+            error!("cannot install SIGTERM/SIGINT handlers; graceful shutdown unavailable");
+            std::future::pending::<()>().await
+        }
     }
 }
 
