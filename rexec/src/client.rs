@@ -442,6 +442,15 @@ fn stdin_thread(tx: mpsc::Sender<Vec<u8>>) {
     // keeps this File from closing it.
     let mut f = ManuallyDrop::new(unsafe { File::from_raw_fd(0) });
     loop {
+        // A background job reading its terminal would be stopped (SIGTTIN):
+        // leave the terminal alone until we are in the foreground (the
+        // remote command sees no input meanwhile; rexec is not stopped).
+        while in_background_of_tty() {
+            if tx.is_closed() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         let mut buf = vec![0u8; CHUNK];
         match f.read(&mut buf) {
             Ok(0) => return,
@@ -455,6 +464,12 @@ fn stdin_thread(tx: mpsc::Sender<Vec<u8>>) {
             Err(_) => return,
         }
     }
+}
+
+/// True if stdin is a terminal whose foreground process group is not ours.
+fn in_background_of_tty() -> bool {
+    // SAFETY: isatty/tcgetpgrp/getpgrp only query the descriptor and the process.
+    unsafe { libc::isatty(0) == 1 && libc::tcgetpgrp(0) != libc::getpgrp() }
 }
 
 fn output_thread(mut rx: mpsc::Receiver<(DataKind, Vec<u8>)>) {
