@@ -4,6 +4,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 MUSL_TARGET := x86_64-unknown-linux-musl
 export CC_x86_64_unknown_linux_musl ?= musl-gcc
+# Cargo's output lives beside the kernel cache, outside the checkout, so a
+# fresh clone (CI) reuses what an earlier run compiled.
+export CARGO_TARGET_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/qtfs/cargo-target
 
 .PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test bench bench-rexec clean
 
@@ -57,7 +60,6 @@ bench-rexec: deps
 	tests/bench/rexec_vs_ssh.sh
 
 clean:
-	cargo clean
 	rm -rf build
 	find qtfs-kmod \( -name '*.o' -o -name '.*.cmd' -o -name '*.mod*' -o -name '*.rmeta' \) -delete
 	rm -f qtfs.ko qtfs_server.ko Module.symvers modules.order .*.cmd *.mod *.mod.c *.o

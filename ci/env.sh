@@ -7,6 +7,8 @@ set -euo pipefail
 QTFS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export QTFS_ROOT
 export LLVM_SUFFIX=-19
+# Cargo's output, outside the checkout (the Makefile sets the same default).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/qtfs/cargo-target}
 KERNEL_TARBALL=/usr/src/linux-source-6.12.tar.xz
 KERNEL_FRAGMENT=$QTFS_ROOT/ci/kernel.config
 

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/../../ci/env.sh"
 
 out=${1:?usage: build-initramfs.sh <output.cpio>}
-bins=$QTFS_ROOT/target/x86_64-unknown-linux-musl/release
+bins=$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/release
 mods=$QTFS_ROOT/build/modules
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
