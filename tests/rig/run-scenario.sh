@@ -5,6 +5,7 @@
 # log shows trouble (scan-kernel-log.sh).
 # Usage: run-scenario.sh <scenario dir> <base initramfs> <kernel tree>
 # A scenario may hold a file `timeout` with its limit in seconds (default 300).
+# RIG_KERNEL_ARGS adds to both guests' kernel command line.
 source "$(dirname "$0")/../../ci/env.sh"
 
 scenario=$(cd "${1:?scenario dir}" && pwd)
@@ -36,7 +37,7 @@ start_guest() { # role, netdev option, mac
         -accel tcg,thread=multi -cpu max -smp 2 -m 1024 \
         -display none -monitor none -no-reboot \
         -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initrd.cpio" \
-        -append "console=ttyS0 panic=-1 loglevel=6 RIG_ROLE=$role RIG_TIMEOUT=$limit" \
+        -append "console=ttyS0 panic=-1 loglevel=6 RIG_ROLE=$role RIG_TIMEOUT=$limit ${RIG_KERNEL_ARGS:-}" \
         -serial stdio -serial "file:$work/$role.dmesg" \
         -netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=$mac" \
         </dev/null 2>&1 | tr -d '\r' | tee "$work/$role.console" | sed -u "s/^/[$role] /"
