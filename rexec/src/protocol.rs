@@ -430,6 +430,43 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_never_panic() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let valid = Frame::Exec(ExecRequest {
+            argv: vec![b"a".to_vec(), b"bc".to_vec()],
+            env: vec![(b"K".to_vec(), b"V".to_vec())],
+            cwd: b"/".to_vec(),
+        })
+        .encode();
+        for i in 0..20_000 {
+            let body: Vec<u8> = if i % 2 == 0 {
+                let n = (next() % 64) as usize;
+                (0..n).map(|_| next() as u8).collect()
+            } else {
+                // Mutations of a valid request: flip bytes, truncate.
+                let mut b = valid[4..].to_vec();
+                let k = (next() % 4) as usize;
+                for _ in 0..=k {
+                    let at = (next() as usize) % b.len();
+                    b[at] = next() as u8;
+                }
+                b.truncate((next() as usize) % (b.len() + 1));
+                b
+            };
+            let _ = Frame::decode(&body);
+            if let Some((&t, rest)) = body.split_first() {
+                let _ = Frame::decode_owned(t, rest.to_vec());
+            }
+        }
+    }
+
+    #[test]
     fn data_header() {
         let mut b = vec![0u8; HEADER_LEN];
         b.extend_from_slice(b"abc");

@@ -538,3 +538,19 @@ fn commands_die_with_the_server() {
     assert!(poll(Duration::from_secs(2), || !alive(remote)));
     assert_eq!(wait_timeout(&mut child, T).code(), Some(255));
 }
+
+#[test]
+fn run_as_another_user() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let s = TestServer::start("run_as_uid = 65534\nrun_as_gid = 65534\n");
+    let mut c = s.rexec();
+    c.args(["sh", "-c", "echo $(id -u) $(id -g) $(id -G)"])
+        .current_dir("/");
+    let out = run_output(c, b"", T);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"65534 65534 65534\n");
+}
