@@ -554,3 +554,35 @@ fn run_as_another_user() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout, b"65534 65534 65534\n");
 }
+
+#[test]
+fn remote_kill_example_script() {
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        "",
+        &format!("{DEFAULT_ALLOW}\n[[allow]]\npath = \"/bin/kill\"\n"),
+    );
+    let mut c = s.rexec();
+    c.args(["sleep", "30"]).stdin(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let entry = s.pidmap_dir().join(child.id().to_string());
+    assert!(poll(T, || entry.exists()));
+    let bin_dir = std::path::Path::new(REXEC).parent().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/remote_kill");
+    let st = std::process::Command::new(script)
+        .args(["-KILL", &child.id().to_string()])
+        .env(
+            "PATH",
+            format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("CMD_NET_ADDR", &s.addr)
+        .env("REXEC_PIDMAP_DIR", s.pidmap_dir())
+        .env("REXEC_CONFIG", "/dev/null")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(
+        wait_timeout(&mut child, T).code(),
+        Some(128 + libc::SIGKILL)
+    );
+}
