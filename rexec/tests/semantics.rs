@@ -217,7 +217,8 @@ fn every_exit_status_is_returned() {
 
 #[test]
 fn death_by_signal_is_128_plus_n() {
-    let s = TestServer::start("");
+    // No core files from SIGABRT/SIGSEGV.
+    let s = TestServer::start("[limits]\nrlimit_core_bytes = 0\n");
     for sig in [
         libc::SIGKILL,
         libc::SIGTERM,
