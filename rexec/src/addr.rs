@@ -72,6 +72,8 @@ impl Addr {
 }
 
 /// Apply TCP_NODELAY and keepalive (idle 2 s, interval 1 s, 3 probes).
+/// No TCP_USER_TIMEOUT: since Linux 5.11 it also aborts connections whose
+/// receive window stays closed, i.e. a reader that is merely slow.
 pub fn tune_tcp(s: &tokio::net::TcpStream) {
     let _ = s.set_nodelay(true);
     let sock = socket2::SockRef::from(s);

@@ -64,6 +64,15 @@ pub struct ClientArgs {
     /// Connection timeout in milliseconds.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub connect_timeout_ms: u64,
+    /// Give up when the server sends nothing (not even its heartbeat) for this long
+    /// while rexec waits for it.
+    #[arg(
+        long,
+        env = "REXEC_SERVER_TIMEOUT_MS",
+        default_value_t = 15_000,
+        value_name = "MS"
+    )]
+    pub server_timeout_ms: u64,
     /// Print the remote pid of the local rexec process PID (from the pid map) and exit.
     #[arg(long, value_name = "PID", conflicts_with = "argv")]
     pub remote_pid: Option<u32>,
@@ -92,6 +101,7 @@ pub struct ClientOptions {
     pub pidmap_dir: Option<PathBuf>,
     pub connect_timeout: Duration,
     pub heartbeat: Duration,
+    pub server_timeout: Duration,
 }
 
 /// Entry point of the `rexec` binary; returns the exit status.
@@ -191,6 +201,7 @@ fn options_from(
         pidmap_dir: Some(pidmap_dir),
         connect_timeout: Duration::from_millis(args.connect_timeout_ms),
         heartbeat: Duration::from_millis(1000),
+        server_timeout: Duration::from_millis(args.server_timeout_ms),
     })
 }
 
@@ -277,7 +288,17 @@ async fn establish(opts: &ClientOptions) -> Result<Established, i32> {
     let writer = tokio::spawn(frame_writer(wr, rx));
     let mut reader = FrameReader::new(rd, DEFAULT_MAX_FRAME);
     let _ = tx.send(Frame::Exec(build_request(opts)).encode()).await;
-    match reader.next().await {
+    let first = match tokio::time::timeout(opts.server_timeout, reader.next()).await {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!(
+                "rexec: no answer from the server within {:?}",
+                opts.server_timeout
+            );
+            return Err(EXIT_REXEC_ERROR);
+        }
+    };
+    match first {
         Ok(Some(Frame::Started { pid, stdin_window })) => Ok(Established {
             reader,
             tx,
@@ -399,8 +420,37 @@ pub async fn run(opts: ClientOptions) -> i32 {
     let (out_tx, out_rx) = mpsc::channel::<(DataKind, Vec<u8>)>(8);
     let out_thread = std::thread::spawn(move || output_thread(out_rx));
 
+    // Watchdog: while the main loop waits for the server, the server's
+    // heartbeat must keep arriving (a vanished host sends no RST).
+    let waiting = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let last_frame = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
+    {
+        let waiting = waiting.clone();
+        let last_frame = last_frame.clone();
+        let limit = opts.server_timeout;
+        tokio::spawn(async move {
+            let mut t = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                t.tick().await;
+                let last = *last_frame.lock().unwrap_or_else(|e| e.into_inner());
+                if waiting.load(std::sync::atomic::Ordering::SeqCst) && last.elapsed() > limit {
+                    eprintln!(
+                        "rexec: the server stopped responding ({limit:?} without a heartbeat)"
+                    );
+                    std::process::exit(EXIT_REXEC_ERROR);
+                }
+            }
+        });
+    }
     let code = loop {
-        match reader.next().await {
+        // The watchdog measures how long this wait lasts, not time spent
+        // delivering output to a slow local reader.
+        *last_frame.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+        waiting.store(true, std::sync::atomic::Ordering::SeqCst);
+        let next = reader.next().await;
+        waiting.store(false, std::sync::atomic::Ordering::SeqCst);
+        match next {
+            Ok(Some(Frame::Ping)) => {}
             Ok(Some(Frame::Stdout(d))) => {
                 if out_tx.send((DataKind::Stdout, d)).await.is_err() {
                     break EXIT_REXEC_ERROR;

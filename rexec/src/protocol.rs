@@ -75,7 +75,8 @@ pub enum Frame {
     StdinEof,
     /// client -> server: deliver this signal number to the remote process.
     Signal(u8),
-    /// client -> server: heartbeat.
+    /// Heartbeat, both directions (client: every second; server: every
+    /// second while the session runs, unless output is queued).
     Ping,
     /// server -> client: the process started with this pid; stdin window.
     Started { pid: u32, stdin_window: u32 },

@@ -74,7 +74,12 @@ where
             _ = killed(&mut kill_rx) => writer.abort(),
         }
     } else {
-        let _ = timeout(Duration::from_secs(2), writer).await;
+        // Give the error frame a moment to leave, then drop the connection
+        // even if the peer is not reading.
+        let abort = writer.abort_handle();
+        if timeout(Duration::from_secs(2), writer).await.is_err() {
+            abort.abort();
+        }
     }
     reader.abort();
 }
@@ -259,6 +264,9 @@ impl Session {
         let hb = Duration::from_millis(cfg.session.heartbeat_timeout_ms);
         let mut deadline = Instant::now() + hb;
         let mut kill_rx = ctx.kill_all.clone();
+        let mut ping = tokio::time::interval(Duration::from_secs(1));
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ping.tick().await;
         let status = loop {
             tokio::select! {
                 st = child.wait() => break st,
@@ -312,6 +320,11 @@ impl Session {
                             return false;
                         }
                     }
+                }
+                _ = ping.tick() => {
+                    // Tells an idle client the server is alive. Skipped when
+                    // output is queued: the client then has data coming.
+                    let _ = self.out.try_send(Frame::Ping.encode());
                 }
                 _ = sleep_until(deadline) => {
                     let n = kill_tree(pid, &self.marker);

@@ -587,3 +587,66 @@ fn remote_kill_example_script() {
         Some(128 + libc::SIGKILL)
     );
 }
+
+#[test]
+fn silent_server_is_detected_by_the_client() {
+    use rexec::protocol::Frame;
+    // A "server" that accepts the request, reports a start, then goes silent
+    // without closing (like a host that vanished).
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let holder = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        s.write_all(
+            &Frame::Started {
+                pid: 1,
+                stdin_window: 1 << 20,
+            }
+            .encode(),
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        drop(s);
+    });
+    let out = std::process::Command::new(REXEC)
+        .arg("true")
+        .env("CMD_NET_ADDR", format!("tcp://127.0.0.1:{port}"))
+        .env("REXEC_CONFIG", "/dev/null")
+        .env("REXEC_SERVER_TIMEOUT_MS", "800")
+        .env("REXEC_PIDMAP_DIR", "/nonexistent/rexec-pidmap")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(255));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped responding"));
+    holder.join().unwrap();
+}
+
+#[test]
+fn slow_reader_is_not_mistaken_for_a_dead_server() {
+    // The server's heartbeat is the client's watchdog; a local reader that
+    // stalls longer than the timeout must not trip it.
+    let s = TestServer::start("");
+    let mut c = s.rexec();
+    c.args(["head", "-c", "8000000", "/dev/zero"])
+        .env("REXEC_SERVER_TIMEOUT_MS", "500")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut so = child.stdout.take().unwrap();
+    let mut buf = vec![0u8; 1 << 16];
+    so.read_exact(&mut buf).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut total = buf.len();
+    loop {
+        let n = so.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    assert_eq!(total, 8_000_000);
+    assert!(wait_timeout(&mut child, T).success());
+}
