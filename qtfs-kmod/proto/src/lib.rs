@@ -32,7 +32,6 @@
 //! assert_eq!(incoming.request_id, 7);
 //! ```
 #![no_std]
-#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
 #![deny(
