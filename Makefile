@@ -8,7 +8,7 @@ export CC_x86_64_unknown_linux_musl ?= musl-gcc
 # fresh clone (CI) reuses what an earlier run compiled.
 export CARGO_TARGET_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/qtfs/cargo-target
 
-.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test bench bench-rexec clean
+.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test fuzz bench bench-rexec clean
 
 help:
 	@echo "make demo      HOST and DPU guests: load the modules, connect, run commands through rexec"
@@ -19,6 +19,7 @@ help:
 	@echo "make user      build the userspace binaries, static (musl)"
 	@echo "make vm-test [T=name|T=/abs/dir]   run one VM scenario, or all of them"
 	@echo "make bench     benchmarks (rexec vs ssh)"
+	@echo "make fuzz      fuzz every protocol decoder (FUZZ_SECONDS per target, default 60)"
 
 deps:
 	ci/deps.sh
@@ -53,6 +54,10 @@ rig-selftest: modules user
 	tests/rig/selftest.sh
 
 test: deps lint unit rig-selftest vm-test
+
+fuzz: deps
+	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+	qtfs-kmod/proto/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 bench: bench-rexec
 
