@@ -374,6 +374,29 @@ pub async fn run(opts: ClientOptions) -> i32 {
             }
         });
     }
+    // Watchdog state (see below), shared with the job-control task.
+    let waiting = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let last_frame = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
+    // Job control: SIGTSTP (Ctrl-Z) stops the remote process and then this
+    // one; when continued, the remote process is continued too.
+    if let Ok(mut tstp) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGTSTP))
+    {
+        let tx = tx.clone();
+        let last_frame = last_frame.clone();
+        tokio::spawn(async move {
+            while tstp.recv().await.is_some() {
+                debug!("SIGTSTP: stopping the remote process and this one");
+                let _ = tx.send(Frame::Signal(libc::SIGTSTP as u8).encode()).await;
+                let _ = tx.send(Frame::Suspend.encode()).await;
+                // Let the writer put both frames on the wire.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                signals::stop_self();
+                *last_frame.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+                let _ = tx.send(Frame::Signal(libc::SIGCONT as u8).encode()).await;
+            }
+        });
+    }
     // Heartbeat.
     {
         let tx = tx.clone();
@@ -422,8 +445,6 @@ pub async fn run(opts: ClientOptions) -> i32 {
 
     // Watchdog: while the main loop waits for the server, the server's
     // heartbeat must keep arriving (a vanished host sends no RST).
-    let waiting = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let last_frame = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
     {
         let waiting = waiting.clone();
         let last_frame = last_frame.clone();

@@ -26,6 +26,7 @@ mod ty {
     pub const STDIN_EOF: u8 = 0x03;
     pub const SIGNAL: u8 = 0x04;
     pub const PING: u8 = 0x05;
+    pub const SUSPEND: u8 = 0x06;
     pub const STARTED: u8 = 0x81;
     pub const STDOUT: u8 = 0x82;
     pub const STDERR: u8 = 0x83;
@@ -78,6 +79,9 @@ pub enum Frame {
     /// Heartbeat, both directions (client: every second; server: every
     /// second while the session runs, unless output is queued).
     Ping,
+    /// client -> server: the client is about to stop itself (job control):
+    /// do not expect its heartbeat until its next frame.
+    Suspend,
     /// server -> client: the process started with this pid; stdin window.
     Started { pid: u32, stdin_window: u32 },
     /// server -> client: remote stdout bytes.
@@ -183,6 +187,7 @@ impl Frame {
                 out.push(*s);
             }
             Frame::Ping => out.push(ty::PING),
+            Frame::Suspend => out.push(ty::SUSPEND),
             Frame::Started { pid, stdin_window } => {
                 out.push(ty::STARTED);
                 out.extend_from_slice(&pid.to_be_bytes());
@@ -274,6 +279,7 @@ impl Frame {
             ty::STDIN_EOF => Frame::StdinEof,
             ty::SIGNAL => Frame::Signal(c.u8()?),
             ty::PING => Frame::Ping,
+            ty::SUSPEND => Frame::Suspend,
             ty::STARTED => Frame::Started {
                 pid: c.u32()?,
                 stdin_window: c.u32()?,
@@ -415,6 +421,7 @@ mod tests {
         roundtrip(Frame::StdinEof);
         roundtrip(Frame::Signal(15));
         roundtrip(Frame::Ping);
+        roundtrip(Frame::Suspend);
         roundtrip(Frame::Started {
             pid: 42,
             stdin_window: 7,

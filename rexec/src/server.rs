@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{watch, Semaphore};
 use tokio_rustls::TlsAcceptor;
@@ -356,12 +356,20 @@ impl Drop for ClientCount {
     }
 }
 
-/// Send an error frame on a plain stream and close it.
-async fn refuse<S: AsyncWrite + Unpin>(mut s: S, message: String) {
+/// Send an error frame and close the stream. The client's request is read
+/// and discarded first (briefly): closing with unread input would send a
+/// reset that can destroy the error frame before the client reads it.
+async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, message: String) {
     let f = Frame::Error { code: 255, message };
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         let _ = s.write_all(&f.encode()).await;
         let _ = s.shutdown().await;
+        let mut sink = [0u8; 4096];
+        while let Ok(n) = s.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
     })
     .await;
 }

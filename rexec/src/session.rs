@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::ServerConfig;
 use crate::policy::{filter_env, Whitelist};
-use crate::process::{grow_pipe, kill_group, kill_tree, signal_pid, spawn, SpawnSpec, SESSION_ENV};
+use crate::process::{grow_pipe, kill_group, kill_tree, spawn, SpawnSpec, SESSION_ENV};
 use crate::protocol::{
     fill_data_header, frame_writer, DataKind, ExecRequest, ExitStatus, Frame, FrameReader,
     ProtocolError, CHUNK, HEADER_LEN, STDIN_WINDOW,
@@ -69,17 +69,26 @@ where
         let mut kill_rx = ctx.kill_all.clone();
         let mut writer = writer;
         tokio::select! {
-            _ = &mut writer => {}
+            _ = &mut writer => {
+                // Everything is sent (and our side shut down). Keep reading
+                // until the client closes: closing a socket with unread input
+                // sends a reset, which can destroy output the client has not
+                // read yet.
+                let _ = timeout(hb, watch_client(&mut inc, hb)).await;
+            }
             _ = watch_client(&mut inc, hb) => writer.abort(),
             _ = killed(&mut kill_rx) => writer.abort(),
         }
     } else {
         // Give the error frame a moment to leave, then drop the connection
-        // even if the peer is not reading.
+        // even if the peer is not reading (after draining its input briefly,
+        // for the same reason as above).
         let abort = writer.abort_handle();
         if timeout(Duration::from_secs(2), writer).await.is_err() {
             abort.abort();
         }
+        let hb = Duration::from_secs(1);
+        let _ = timeout(hb, watch_client(&mut inc, hb)).await;
     }
     reader.abort();
 }
@@ -94,9 +103,18 @@ async fn killed(rx: &mut watch::Receiver<bool>) {
 
 /// Wait until the client disconnects, errs, or stops sending heartbeats.
 async fn watch_client(inc: &mut mpsc::Receiver<Incoming>, hb: Duration) {
+    let mut suspended = false;
     loop {
-        match timeout(hb, inc.recv()).await {
-            Ok(Some(Ok(_))) => continue,
+        let next = if suspended {
+            inc.recv().await
+        } else {
+            match timeout(hb, inc.recv()).await {
+                Ok(n) => n,
+                Err(_) => return,
+            }
+        };
+        match next {
+            Some(Ok(f)) => suspended = matches!(f, Frame::Suspend),
             _ => return,
         }
     }
@@ -252,8 +270,16 @@ impl Session {
         let stdout = child.stdout.take();
         let stderr = child.stderr.take();
         let stdin = child.stdin.take();
-        let out_pump = stdout.map(|s| tokio::spawn(pump(s, DataKind::Stdout, self.out.clone())));
-        let err_pump = stderr.map(|s| tokio::spawn(pump(s, DataKind::Stderr, self.out.clone())));
+        let out_pump = stdout.map(|s| {
+            let st = Arc::new(PumpState::default());
+            let h = tokio::spawn(pump(s, DataKind::Stdout, self.out.clone(), st.clone()));
+            (h, st)
+        });
+        let err_pump = stderr.map(|s| {
+            let st = Arc::new(PumpState::default());
+            let h = tokio::spawn(pump(s, DataKind::Stderr, self.out.clone(), st.clone()));
+            (h, st)
+        });
         let inflight = Arc::new(AtomicUsize::new(0));
         let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
         if let Some(si) = stdin {
@@ -295,12 +321,19 @@ impl Session {
                         Some(Ok(Frame::Signal(n))) => {
                             if is_forwardable(n as i32) {
                                 debug!(peer = %self.peer, pid, sig = n, "forwarding signal");
-                                let _ = signal_pid(pid, n as i32);
+                                deliver(pid, n as i32);
                             } else {
                                 warn!(peer = %self.peer, pid, sig = n, "ignoring request for a signal that is not forwarded");
                             }
                         }
                         Some(Ok(Frame::Ping)) => {}
+                        Some(Ok(Frame::Suspend)) => {
+                            // The client stops itself (job control): it cannot
+                            // ping until continued. TCP keepalive still watches
+                            // the connection; its next frame re-arms the timer.
+                            debug!(peer = %self.peer, pid, "client suspended");
+                            deadline = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+                        }
                         Some(Ok(other)) => {
                             let m = format!("protocol error: unexpected {} frame", kind(&other));
                             self.abort(pid, &m).await;
@@ -354,12 +387,22 @@ impl Session {
             kill_group(pid);
             let _ = tokio::task::spawn_blocking(move || kill_tree(pid, &marker)).await;
         }
-        // Deliver what the process wrote before it ended.
+        // Deliver what the process wrote before it ended: wait for end of
+        // file on its pipes. The drain timeout only counts time a pump waits
+        // for the pipe (a leftover process holding it open), never time it
+        // waits for a slow client (backpressure).
         let drain = Duration::from_millis(cfg.session.drain_timeout_ms);
-        for p in [out_pump, err_pump].into_iter().flatten() {
-            let abort = p.abort_handle();
-            if timeout(drain, p).await.is_err() {
-                abort.abort();
+        for (mut handle, st) in [out_pump, err_pump].into_iter().flatten() {
+            loop {
+                tokio::select! {
+                    _ = &mut handle => break,
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {
+                        if st.idle_for().is_some_and(|d| d > drain) {
+                            handle.abort();
+                            break;
+                        }
+                    }
+                }
             }
         }
         use std::os::unix::process::ExitStatusExt;
@@ -400,6 +443,21 @@ impl Session {
     }
 }
 
+/// Deliver a client's signal. Job control acts on the whole process group,
+/// as a terminal does; SIGTSTP becomes SIGSTOP because the group is
+/// orphaned (it leads its own session), where the kernel discards SIGTSTP.
+fn deliver(pid: u32, sig: i32) {
+    let group = -(pid as i32);
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        match sig {
+            libc::SIGTSTP => libc::kill(group, libc::SIGSTOP),
+            libc::SIGCONT => libc::kill(group, libc::SIGCONT),
+            _ => libc::kill(pid as i32, sig),
+        };
+    }
+}
+
 fn kind(f: &Frame) -> &'static str {
     match f {
         Frame::Exec(_) => "Exec",
@@ -407,6 +465,7 @@ fn kind(f: &Frame) -> &'static str {
         Frame::StdinEof => "StdinEof",
         Frame::Signal(_) => "Signal",
         Frame::Ping => "Ping",
+        Frame::Suspend => "Suspend",
         Frame::Started { .. } => "Started",
         Frame::Stdout(_) => "Stdout",
         Frame::Stderr(_) => "Stderr",
@@ -424,13 +483,40 @@ fn lossy_argv(argv: &[Vec<u8>]) -> Vec<String> {
 
 /// Copy a child output pipe into data frames. Backpressure: `send` waits
 /// while the socket writer is behind, so the pipe fills and the child blocks.
-async fn pump<R: AsyncRead + Unpin>(mut r: R, kind: DataKind, tx: mpsc::Sender<Vec<u8>>) {
+/// What an output pump is doing: since when it has been waiting for its
+/// pipe (None while it is handing data on).
+#[derive(Default)]
+struct PumpState {
+    reading_since: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl PumpState {
+    fn set(&self, v: Option<std::time::Instant>) {
+        *self.reading_since.lock().unwrap_or_else(|e| e.into_inner()) = v;
+    }
+    /// How long the pump has been waiting for data from the pipe.
+    fn idle_for(&self) -> Option<Duration> {
+        self.reading_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|t| t.elapsed())
+    }
+}
+
+async fn pump<R: AsyncRead + Unpin>(
+    mut r: R,
+    kind: DataKind,
+    tx: mpsc::Sender<Vec<u8>>,
+    st: Arc<PumpState>,
+) {
     loop {
         let mut buf = vec![0u8; HEADER_LEN + CHUNK];
+        st.set(Some(std::time::Instant::now()));
         let n = match r.read(&mut buf[HEADER_LEN..]).await {
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
+        st.set(None);
         buf.truncate(HEADER_LEN + n);
         fill_data_header(&mut buf, kind);
         if tx.send(buf).await.is_err() {

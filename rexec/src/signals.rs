@@ -13,10 +13,20 @@ pub const FORWARDED: [i32; 6] = [
     libc::SIGUSR2,
 ];
 
-/// Signals the server accepts in a `Signal` frame: the forwarded ones, plus
-/// SIGKILL (used by helpers such as `remote_kill -9`).
+/// Signals the server accepts in a `Signal` frame: the forwarded ones, the
+/// job-control pair the client sends around its own stop (SIGTSTP, SIGCONT),
+/// and SIGKILL.
 pub fn is_forwardable(sig: i32) -> bool {
-    FORWARDED.contains(&sig) || sig == libc::SIGKILL
+    FORWARDED.contains(&sig) || [libc::SIGKILL, libc::SIGTSTP, libc::SIGCONT].contains(&sig)
+}
+
+/// Stop this process (as SIGTSTP's default action would); returns once
+/// it is continued (SIGCONT).
+pub fn stop_self() {
+    // SAFETY: raise(2) has no memory-safety preconditions.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
 }
 
 /// Install handlers for the forwarded signals; each delivery is sent on the channel.

@@ -627,10 +627,12 @@ fn silent_server_is_detected_by_the_client() {
 #[test]
 fn slow_reader_is_not_mistaken_for_a_dead_server() {
     // The server's heartbeat is the client's watchdog; a local reader that
-    // stalls longer than the timeout must not trip it.
+    // stalls longer than the timeout must not trip it. The command ends
+    // while most of its output is still queued behind the stalled reader:
+    // none of it may be lost (drain timeout, connection close).
     let s = TestServer::start("");
     let mut c = s.rexec();
-    c.args(["head", "-c", "8000000", "/dev/zero"])
+    c.args(["head", "-c", "48000000", "/dev/zero"])
         .env("REXEC_SERVER_TIMEOUT_MS", "500")
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
@@ -647,6 +649,71 @@ fn slow_reader_is_not_mistaken_for_a_dead_server() {
         }
         total += n;
     }
-    assert_eq!(total, 8_000_000);
+    assert_eq!(total, 48_000_000);
     assert!(wait_timeout(&mut child, T).success());
+}
+
+fn proc_state(pid: u32) -> Option<u8> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    stat.get(close + 2).copied()
+}
+
+#[test]
+fn job_control_stop_and_continue() {
+    // Ctrl-Z (SIGTSTP) stops the remote process and rexec; SIGCONT resumes
+    // both; being stopped longer than the heartbeat timeout is fine.
+    let s = TestServer::start("[session]\nheartbeat_timeout_ms = 500\n");
+    let mut c = s.rexec();
+    c.args([
+        "sh",
+        "-c",
+        "echo $$; i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    // Never leave a stopped rexec behind if an assertion fails.
+    struct Reaper(u32);
+    impl Drop for Reaper {
+        fn drop(&mut self) {
+            send_signal(self.0, libc::SIGKILL);
+        }
+    }
+    let _reaper = Reaper(child.id());
+    let mut so = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    so.read_line(&mut line).unwrap();
+    let remote: u32 = line.trim().parse().unwrap();
+    send_signal(child.id(), libc::SIGTSTP);
+    assert!(
+        poll(T, || proc_state(child.id()) == Some(b'T')),
+        "rexec not stopped"
+    );
+    assert!(
+        poll(T, || proc_state(remote) == Some(b'T')),
+        "remote not stopped"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        proc_state(remote),
+        Some(b'T'),
+        "remote killed while rexec was stopped"
+    );
+    send_signal(child.id(), libc::SIGCONT);
+    assert!(
+        poll(T, || proc_state(remote) != Some(b'T')),
+        "remote not continued"
+    );
+    // Output flows again.
+    for _ in 0..3 {
+        line.clear();
+        so.read_line(&mut line).unwrap();
+        assert!(!line.is_empty());
+    }
+    send_signal(child.id(), libc::SIGTERM);
+    assert_eq!(
+        wait_timeout(&mut child, T).code(),
+        Some(128 + libc::SIGTERM)
+    );
 }
