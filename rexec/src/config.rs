@@ -120,7 +120,8 @@ pub struct SessionConfig {
     pub handshake_timeout_ms: u64,
     /// A session whose client sends nothing (not even a heartbeat) this long is killed.
     pub heartbeat_timeout_ms: u64,
-    /// After the process exits, how long to wait for its stdout/stderr to close.
+    /// After the process exits, how long its stdout/stderr may stay open
+    /// without data (held by leftover processes) before they are abandoned.
     pub drain_timeout_ms: u64,
     /// Kill what is left of the process group/session after the process exits.
     pub kill_leftovers: bool,
