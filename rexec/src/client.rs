@@ -106,6 +106,7 @@ pub struct ClientOptions {
 
 /// Entry point of the `rexec` binary; returns the exit status.
 pub fn main_entry() -> i32 {
+    crate::process::tune_allocator();
     if let Ok(filter) = std::env::var("REXEC_LOG") {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

@@ -194,3 +194,17 @@ pub fn grow_pipe(fd: std::os::fd::RawFd, size: usize) {
         }
     }
 }
+
+/// Keep the large stdio buffers on the heap and the heap untrimmed (glibc):
+/// otherwise each 128 KiB chunk can cost a brk/mmap round trip and fresh
+/// page faults. Freed memory is reused, so usage stays bounded. musl's
+/// allocator needs no tuning (chunks are sized below its mmap threshold).
+pub fn tune_allocator() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only adjusts allocator parameters; called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}

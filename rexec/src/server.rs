@@ -44,6 +44,7 @@ pub struct ServerArgs {
 
 /// Entry point of the `rexec_server` binary.
 pub fn main_entry() -> anyhow::Result<()> {
+    crate::process::tune_allocator();
     let args = ServerArgs::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
