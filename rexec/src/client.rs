@@ -380,14 +380,18 @@ pub async fn run(opts: ClientOptions) -> i32 {
     let last_frame = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
     // Job control: SIGTSTP (Ctrl-Z) stops the remote process and then this
     // one; when continued, the remote process is continued too.
+    let suspending = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Ok(mut tstp) =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(libc::SIGTSTP))
     {
         let tx = tx.clone();
         let last_frame = last_frame.clone();
+        let suspending = suspending.clone();
         tokio::spawn(async move {
             while tstp.recv().await.is_some() {
                 debug!("SIGTSTP: stopping the remote process and this one");
+                // No heartbeat may follow the Suspend frame.
+                suspending.store(true, std::sync::atomic::Ordering::SeqCst);
                 let _ = tx.send(Frame::Signal(libc::SIGTSTP as u8).encode()).await;
                 let _ = tx.send(Frame::Suspend.encode()).await;
                 // Let the writer put both frames on the wire.
@@ -395,18 +399,23 @@ pub async fn run(opts: ClientOptions) -> i32 {
                 signals::stop_self();
                 *last_frame.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
                 let _ = tx.send(Frame::Signal(libc::SIGCONT as u8).encode()).await;
+                suspending.store(false, std::sync::atomic::Ordering::SeqCst);
             }
         });
     }
     // Heartbeat.
     {
         let tx = tx.clone();
+        let suspending = suspending.clone();
         let every = opts.heartbeat;
         tokio::spawn(async move {
             let mut t = tokio::time::interval(every);
             t.tick().await;
             loop {
                 t.tick().await;
+                if suspending.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
                 if tx.send(Frame::Ping.encode()).await.is_err() {
                     return;
                 }

@@ -114,7 +114,9 @@ async fn watch_client(inc: &mut mpsc::Receiver<Incoming>, hb: Duration) {
             }
         };
         match next {
-            Some(Ok(f)) => suspended = matches!(f, Frame::Suspend),
+            Some(Ok(Frame::Suspend)) => suspended = true,
+            Some(Ok(Frame::Signal(n))) if n as i32 == libc::SIGCONT => suspended = false,
+            Some(Ok(_)) => {}
             _ => return,
         }
     }
@@ -289,6 +291,7 @@ impl Session {
 
         let hb = Duration::from_millis(cfg.session.heartbeat_timeout_ms);
         let mut deadline = Instant::now() + hb;
+        let mut suspended = false;
         let mut kill_rx = ctx.kill_all.clone();
         let mut ping = tokio::time::interval(Duration::from_secs(1));
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -297,7 +300,13 @@ impl Session {
             tokio::select! {
                 st = child.wait() => break st,
                 msg = self.inc.recv() => {
-                    deadline = Instant::now() + hb;
+                    // Any frame re-arms the watchdog. While the client is
+                    // suspended, only its SIGCONT (sent once it runs again)
+                    // does: other frames were already under way when it stopped.
+                    if !suspended || matches!(msg, Some(Ok(Frame::Signal(n))) if n as i32 == libc::SIGCONT) {
+                        suspended = false;
+                        deadline = Instant::now() + hb;
+                    }
                     match msg {
                         Some(Ok(Frame::Stdin(d))) => {
                             let now = inflight.fetch_add(d.len(), Ordering::SeqCst) + d.len();
@@ -332,6 +341,7 @@ impl Session {
                             // ping until continued. TCP keepalive still watches
                             // the connection; its next frame re-arms the timer.
                             debug!(peer = %self.peer, pid, "client suspended");
+                            suspended = true;
                             deadline = Instant::now() + Duration::from_secs(365 * 24 * 3600);
                         }
                         Some(Ok(other)) => {
@@ -356,8 +366,12 @@ impl Session {
                 }
                 _ = ping.tick() => {
                     // Tells an idle client the server is alive. Skipped when
-                    // output is queued: the client then has data coming.
-                    let _ = self.out.try_send(Frame::Ping.encode());
+                    // output is queued (the client then has data coming) and
+                    // while the client is suspended (so that TCP keepalive,
+                    // which needs an idle connection, watches the link).
+                    if !suspended {
+                        let _ = self.out.try_send(Frame::Ping.encode());
+                    }
                 }
                 _ = sleep_until(deadline) => {
                     let n = kill_tree(pid, &self.marker);

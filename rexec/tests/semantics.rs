@@ -695,6 +695,9 @@ fn job_control_stop_and_continue() {
         "remote not stopped"
     );
     std::thread::sleep(Duration::from_millis(1500));
+    if proc_state(remote) != Some(b'T') {
+        eprintln!("SERVER LOG:\n{}", s.log_text());
+    }
     assert_eq!(
         proc_state(remote),
         Some(b'T'),
