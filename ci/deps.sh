@@ -23,7 +23,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 installed_components=$(rustup component list --installed)
-grep -q '^rust-src' <<<"$installed_components" || { log "rustup: rust-src"; rustup component add rust-src; }
+for component in rust-src rustfmt clippy; do
+    grep -q "^$component" <<<"$installed_components" || { log "rustup: $component"; rustup component add "$component"; }
+done
 rustup target list --installed | grep -qx x86_64-unknown-linux-musl ||
     { log "rustup: musl target"; rustup target add x86_64-unknown-linux-musl; }
 
