@@ -268,6 +268,11 @@ impl ServerConfig {
                 "limits.max_sessions must be > 0".into(),
             ));
         }
+        if self.session.heartbeat_timeout_ms < 1500 {
+            return Err(ConfigError::Invalid(
+                "session.heartbeat_timeout_ms must be >= 1500 (clients ping every second)".into(),
+            ));
+        }
         if self.limits.max_frame < 1024 {
             return Err(ConfigError::Invalid(
                 "limits.max_frame must be >= 1024".into(),

@@ -364,7 +364,7 @@ fn connection_drop_kills_remote_tree_within_a_second() {
 fn silent_client_is_killed_after_heartbeat_timeout() {
     use rexec::protocol::{ExecRequest, Frame};
     use std::net::TcpStream;
-    let s = TestServer::start("[session]\nheartbeat_timeout_ms = 500\n");
+    let s = TestServer::start("[session]\nheartbeat_timeout_ms = 1500\n");
     let mut sock = TcpStream::connect(s.addr.trim_start_matches("tcp://")).unwrap();
     let req = Frame::Exec(ExecRequest {
         argv: vec![b"sleep".to_vec(), b"300".to_vec()],
@@ -663,8 +663,11 @@ fn proc_state(pid: u32) -> Option<u8> {
 fn job_control_stop_and_continue() {
     // Ctrl-Z (SIGTSTP) stops the remote process and rexec; SIGCONT resumes
     // both; being stopped longer than the heartbeat timeout is fine.
-    let s = TestServer::start("[session]\nheartbeat_timeout_ms = 500\n");
+    // The client pings every second; the server gives up after 1.5 s of
+    // silence, unless the client announced its stop.
+    let s = TestServer::start("[session]\nheartbeat_timeout_ms = 1500\n");
     let mut c = s.rexec();
+    c.env("REXEC_LOG", "rexec=debug");
     c.args([
         "sh",
         "-c",
@@ -692,9 +695,10 @@ fn job_control_stop_and_continue() {
     );
     assert!(
         poll(T, || proc_state(remote) == Some(b'T')),
-        "remote not stopped"
+        "remote not stopped; server log:\n{}",
+        s.log_text()
     );
-    std::thread::sleep(Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(3000));
     if proc_state(remote) != Some(b'T') {
         eprintln!("SERVER LOG:\n{}", s.log_text());
     }
