@@ -7,7 +7,7 @@ DEBIAN_PACKAGES=(
     linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev
     flex bison bc libelf-dev libssl-dev cpio xz-utils make
     qemu-system-x86 busybox-static musl-tools
-    openssh-server python3
+    openssh-server openssh-client openssl python3
 )
 
 missing=()
