@@ -22,7 +22,7 @@ qtfsctl status
 
 say "waiting for rexec_server at $CMD_NET_ADDR"
 tries=0
-until rexec true 2>/dev/null; do
+until rexec --connect-timeout-ms 2000 true 2>/dev/null; do
     tries=$((tries + 1))
     [ "$tries" -lt 120 ] || fail "rexec_server unreachable"
     sleep 1
