@@ -5,7 +5,8 @@
 # log shows trouble (scan-kernel-log.sh).
 # Usage: run-scenario.sh <scenario dir> <base initramfs> <kernel tree>
 # A scenario may hold a file `timeout` with its limit in seconds (default 300).
-# RIG_KERNEL_ARGS adds to both guests' kernel command line.
+# RIG_KERNEL_ARGS adds to both guests' kernel command line; RIG_VERBOSE=1
+# shows every kernel line live.
 source "$(dirname "$0")/../../ci/env.sh"
 
 scenario=$(cd "${1:?scenario dir}" && pwd)
@@ -31,6 +32,20 @@ cat "$base_initrd" "$work/scenario.cpio" >"$work/initrd.cpio"
 
 net_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
+# Keep a guest's whole console in a log file and show it live: the scripts'
+# lines, and of the kernel's only those about qtfs or trouble (RIG_VERBOSE=1
+# shows all). Unbuffered, so the two guests' lines interleave as they come.
+live_awk=(awk)
+awk -W version 2>&1 | grep -q mawk && live_awk=(awk -W interactive)  # mawk buffers its input otherwise
+show_live() { # role, log file
+    "${live_awk[@]}" -v role="$1" -v log_file="$2" -v verbose="${RIG_VERBOSE:-0}" '
+        { sub(/\r$/, ""); print > log_file; fflush(log_file) }
+        verbose == 1 || $0 !~ /^\[ *[0-9]+\.[0-9]+\] / ||
+        $0 ~ /qtfs|Oops|BUG|WARNING|[Pp]anic|INFO: task|Call Trace|locking|stall/ {
+            print "[" role "] " $0; fflush()
+        }'
+}
+
 start_guest() { # role, netdev option, mac
     local role=$1 netdev=$2 mac=$3
     timeout -k 5 $((limit + 90)) qemu-system-x86_64 \
@@ -40,7 +55,7 @@ start_guest() { # role, netdev option, mac
         -append "console=ttyS0 panic=-1 loglevel=6 RIG_ROLE=$role RIG_TIMEOUT=$limit ${RIG_KERNEL_ARGS:-}" \
         -serial stdio -serial "file:$work/$role.dmesg" \
         -netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=$mac" \
-        </dev/null 2>&1 | tr -d '\r' | tee "$work/$role.console" | sed -u "s/^/[$role] /"
+        </dev/null 2>&1 | show_live "$role" "$work/$role.console"
 }
 
 log "scenario $name (limit ${limit}s)"
