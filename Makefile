@@ -8,7 +8,7 @@ export CC_x86_64_unknown_linux_musl ?= musl-gcc
 # fresh clone (CI) reuses what an earlier run compiled.
 export CARGO_TARGET_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/qtfs/cargo-target
 
-.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test fuzz bench bench-rexec clean
+.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test fuzz bench bench-rexec pjdfstest clean
 
 help:
 	@echo "make demo      HOST and DPU guests: load the modules, connect, run commands through rexec"
@@ -20,6 +20,7 @@ help:
 	@echo "make vm-test [T=name|T=/abs/dir]   run one VM scenario, or all of them"
 	@echo "make bench     benchmarks (rexec vs ssh)"
 	@echo "make fuzz      fuzz every protocol decoder (FUZZ_SECONDS per target, default 60)"
+	@echo "make pjdfstest POSIX conformance (pjdfstest) in the guests: local tmpfs baseline, then qtfs"
 
 deps:
 	ci/deps.sh
@@ -58,6 +59,12 @@ test: deps lint unit rig-selftest vm-test
 fuzz: deps
 	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 	qtfs-kmod/proto/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+# pjdfstest is built once into the cache (ci/build-pjdfstest.sh) and carried
+# into the guests only for this scenario (RIG_EXTRA_BINS).
+pjdfstest: modules user
+	pjd=$$(ci/build-pjdfstest.sh) && \
+	RIG_EXTRA_BINS=$$pjd tests/rig/run-scenarios.sh $(CURDIR)/tests/conformance/pjdfstest
 
 bench: bench-rexec
 

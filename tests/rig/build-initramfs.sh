@@ -3,6 +3,9 @@
 # busybox, the workspace's static binaries, the modules, users for the POSIX
 # tests, and /init. The scenario comes as a second cpio appended per run.
 # Usage: build-initramfs.sh <output.cpio>
+# RIG_EXTRA_BINS (optional): colon-separated paths of further executables
+# (static: the guests have no libc) copied into the guests' /usr/local/bin,
+# e.g. pjdfstest for `make pjdfstest`. Unset or empty: nothing is added.
 source "$(dirname "$0")/../../ci/env.sh"
 
 out=${1:?usage: build-initramfs.sh <output.cpio>}
@@ -20,6 +23,14 @@ chmod 755 "$stage/init"
 [ -d "$bins" ] || die "$bins missing: run 'make user'"
 find "$bins" -maxdepth 1 -type f -executable -exec cp {} "$stage/usr/local/bin/" \;
 [ -n "$(ls "$stage/usr/local/bin")" ] || die "no binaries in $bins: run 'make user'"
+if [ -n "${RIG_EXTRA_BINS:-}" ]; then
+    IFS=: read -ra extra_bins <<<"$RIG_EXTRA_BINS"
+    for b in "${extra_bins[@]}"; do
+        [ -n "$b" ] || continue
+        [ -f "$b" ] && [ -x "$b" ] || die "RIG_EXTRA_BINS: $b is not an executable file"
+        cp "$b" "$stage/usr/local/bin/"
+    done
+fi
 
 # The modules (absent only while they cannot be built yet).
 cp "$mods"/*.ko "$stage/lib/qtfs/" 2>/dev/null || log "warning: no modules in $mods"
