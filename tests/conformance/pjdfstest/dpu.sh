@@ -74,8 +74,8 @@ run_suite() {
 # lines_not_in <a> <b>: lines of file a that are not in file b.
 lines_not_in() { grep -vxF -f "$2" "$1" || true; }
 
-say "DPU $DPU_IP: pjdfstest $(pjdfstest --version 2>/dev/null | awk '{print $2}')"
 command -v pjdfstest >/dev/null || fail "pjdfstest is not in the guest (build with ci/build-pjdfstest.sh, pass it in RIG_EXTRA_BINS)"
+say "DPU $DPU_IP: pjdfstest $(pjdfstest --version 2>/dev/null | awk '{print $2}')"
 for u in nobody tests pjdfstest; do
     grep -q "^$u:" /etc/passwd || fail "user $u missing from the guest's /etc/passwd"
 done
