@@ -23,6 +23,14 @@ pub(crate) const PARAM_IP: &str = "qtfs_server_ip";
 pub(crate) const PARAM_PORT: &str = "qtfs_server_port";
 /// Name of the log level parameter.
 pub(crate) const PARAM_LOG_LEVEL: &str = "qtfs_log_level";
+/// Name of the server's pre-shared key parameter (hex, never shown).
+pub(crate) const PARAM_AUTH_KEY: &str = "qtfs_auth_key";
+/// Name of the server's export directory parameter.
+pub(crate) const PARAM_EXPORT: &str = "qtfs_export";
+/// Bytes of the pre-shared key (`qtfs_auth_key` is twice as many hex digits).
+pub(crate) const AUTH_KEY_LEN: usize = 32;
+/// Longest `qtfs_export` accepted, in bytes (PATH_MAX without the NUL).
+pub(crate) const EXPORT_MAX: usize = 4095;
 /// Port used when `qtfs_server_port` is not given.
 pub(crate) const DEFAULT_PORT: u16 = 12345;
 /// Level used when `qtfs_log_level` is not given.
@@ -150,6 +158,10 @@ pub(crate) enum Reason {
     BadPort,
     /// Not one of the level names.
     BadLevel,
+    /// Not exactly 64 hex digits.
+    BadKey,
+    /// Not an absolute path of plain components.
+    BadExport,
 }
 
 /// A refused parameter: its name, the value as given, and why.
@@ -172,6 +184,11 @@ impl fmt::Display for ParamError<'_> {
             Reason::Unspecified => write!(f, "the client needs the server's own address"),
             Reason::BadPort => write!(f, "must be a decimal number 1-65535"),
             Reason::BadLevel => write!(f, "must be NONE, ERROR, WARN, INFO or DEBUG"),
+            Reason::BadKey => write!(f, "must be exactly 64 hex digits (32 bytes)"),
+            Reason::BadExport => write!(
+                f,
+                "must be an absolute path (at most 4095 bytes) without . or .. components"
+            ),
         }
     }
 }
@@ -322,6 +339,87 @@ pub(crate) fn validate<'a>(
     }
 }
 
+/// What a refused `qtfs_auth_key` is shown as: the key is a secret, so the
+/// message never echoes it.
+pub(crate) const HIDDEN: &[u8] = b"(hidden)";
+
+/// Parses the pre-shared key: exactly 64 hex digits, either case, nothing
+/// else (no prefix, no spaces).
+pub(crate) fn parse_auth_key(s: &[u8]) -> Option<[u8; AUTH_KEY_LEN]> {
+    if s.len() != 2 * AUTH_KEY_LEN {
+        return None;
+    }
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut key = [0u8; AUTH_KEY_LEN];
+    for (i, k) in key.iter_mut().enumerate() {
+        *k = (digit(s[2 * i])? << 4) | digit(s[2 * i + 1])?;
+    }
+    Some(key)
+}
+
+/// Whether `s` is an acceptable export: absolute, at most [`EXPORT_MAX`]
+/// bytes, no NUL, no `.` or `..` component (empty components from repeated
+/// or trailing slashes are harmless). `/` itself is allowed.
+pub(crate) fn valid_export(s: &[u8]) -> bool {
+    s.first() == Some(&b'/')
+        && s.len() <= EXPORT_MAX
+        && !s.contains(&0)
+        && s.split(|&b| b == b'/').all(|c| c != b"." && c != b"..")
+}
+
+/// The server-only parameters, validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ServerConfig<'a> {
+    /// The pre-shared key; `None` when not set (every connection refused).
+    pub(crate) auth_key: Option<[u8; AUTH_KEY_LEN]>,
+    /// The export directory; `None` when not set (every attach refused).
+    pub(crate) export: Option<&'a [u8]>,
+}
+
+/// Validates `qtfs_auth_key` and `qtfs_export` (`None` or empty = not set;
+/// both are optional). A refused key is reported as [`HIDDEN`].
+pub(crate) fn validate_server<'a>(
+    key: Option<&[u8]>,
+    export: Option<&'a [u8]>,
+) -> Result<ServerConfig<'a>, [Option<ParamError<'a>>; 2]> {
+    let mut errors = [None, None];
+    let auth_key = match key {
+        None | Some(b"") => None,
+        Some(s) => {
+            let k = parse_auth_key(s);
+            if k.is_none() {
+                errors[0] = Some(ParamError {
+                    param: PARAM_AUTH_KEY,
+                    value: HIDDEN,
+                    reason: Reason::BadKey,
+                });
+            }
+            k
+        }
+    };
+    let export = match export {
+        None | Some(b"") => None,
+        Some(s) if valid_export(s) => Some(s),
+        Some(s) => {
+            errors[1] = Some(ParamError {
+                param: PARAM_EXPORT,
+                value: s,
+                reason: Reason::BadExport,
+            });
+            None
+        }
+    };
+    if errors.iter().any(Option::is_some) {
+        return Err(errors);
+    }
+    Ok(ServerConfig { auth_key, export })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,5 +547,68 @@ mod tests {
         let s = format!("{}", Shown(&long));
         assert_eq!(s.len(), SHOWN_MAX + 3);
         assert!(s.ends_with("..."));
+    }
+
+    #[test]
+    fn auth_keys() {
+        let hex = b"00112233445566778899aabbccddeeffFFEEDDCCBBAA99887766554433221100";
+        let k = parse_auth_key(hex).unwrap();
+        assert_eq!(k[0], 0x00);
+        assert_eq!(k[1], 0x11);
+        assert_eq!(k[15], 0xff);
+        assert_eq!(k[16], 0xff);
+        assert_eq!(k[31], 0x00);
+        assert_eq!(parse_auth_key(&hex[..62]), None);
+        let mut long = hex.to_vec();
+        long.extend_from_slice(b"00");
+        assert_eq!(parse_auth_key(&long), None);
+        let mut bad = *hex;
+        bad[10] = b'g';
+        assert_eq!(parse_auth_key(&bad), None);
+        bad[10] = b' ';
+        assert_eq!(parse_auth_key(&bad), None);
+        assert_eq!(parse_auth_key(b""), None);
+    }
+
+    #[test]
+    fn exports() {
+        for good in [&b"/"[..], b"/srv/export", b"/srv//x/", b"/a.b/..c/.d"] {
+            assert!(valid_export(good), "{:?}", core::str::from_utf8(good));
+        }
+        let long = [b'/'; EXPORT_MAX + 1];
+        for bad in [
+            &b"srv"[..],
+            b"./srv",
+            b"/srv/../etc",
+            b"/srv/.",
+            b"/..",
+            b"/a\x00b",
+            b"",
+            &long[..],
+        ] {
+            assert!(!valid_export(bad), "{:?}", bad);
+        }
+        assert!(valid_export(&long[..EXPORT_MAX]));
+    }
+
+    #[test]
+    fn validate_server_params() {
+        let hex = [b'a'; 64];
+        let c = validate_server(Some(&hex), Some(b"/srv")).unwrap();
+        assert_eq!(c.auth_key, Some([0xaa; 32]));
+        assert_eq!(c.export, Some(&b"/srv"[..]));
+        let c = validate_server(None, Some(b"")).unwrap();
+        assert_eq!(c, ServerConfig { auth_key: None, export: None });
+        let e = validate_server(Some(b"secretsecret"), Some(b"rel")).unwrap_err();
+        let key_msg = msg(&e[0].unwrap());
+        assert_eq!(
+            key_msg,
+            "invalid qtfs_auth_key=(hidden): must be exactly 64 hex digits (32 bytes)"
+        );
+        assert!(!key_msg.contains("secret"));
+        assert_eq!(
+            msg(&e[1].unwrap()),
+            "invalid qtfs_export=rel: must be an absolute path (at most 4095 bytes) without . or .. components"
+        );
     }
 }

@@ -61,5 +61,18 @@ macro_rules! qdebug {
     };
 }
 
+/// [`qwarn!`], but only while the module-wide rate limit allows
+/// (`kbase::sys::ratelimit_ok`): for lines a peer can trigger at will.
+#[allow(unused_macros)]
+macro_rules! qwarn_rl {
+    ($($arg:tt)*) => {
+        if $crate::kbase::log::enabled($crate::kbase::config::LogLevel::Warn)
+            && $crate::kbase::sys::ratelimit_ok()
+        {
+            kernel::pr_warn!("{}\n", format_args!($($arg)*));
+        }
+    };
+}
+
 #[allow(unused_imports)]
-pub(crate) use {qdebug, qerr, qinfo, qwarn};
+pub(crate) use {qdebug, qerr, qinfo, qwarn, qwarn_rl};

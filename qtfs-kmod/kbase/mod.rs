@@ -12,14 +12,21 @@
 //! - [`log`]: logging filtered by `qtfs_log_level`;
 //! - [`net`]: TCP listener and stream, released on drop;
 //! - [`kthread`]: kernel threads running a closure, stopped on drop;
-//! - [`fs`]: file system type registration, undone on drop.
+//! - [`fs`]: file system type registration, undone on drop;
+//! - [`sys`]: random bytes, a monotonic clock, a rate limit;
+//! - [`vfs`]: paths and open files (lookup, getattr, statfs, readlink,
+//!   read, readdir), released on drop;
+//! - [`cred`]: running the current thread with a caller's credentials.
 //!
 //! A module uses only part of it, hence `dead_code` is allowed here.
 #![allow(dead_code)]
 
 pub(crate) mod config;
+pub(crate) mod cred;
 pub(crate) mod fs;
 pub(crate) mod kthread;
 pub(crate) mod log;
 pub(crate) mod net;
 pub(crate) mod param;
+pub(crate) mod sys;
+pub(crate) mod vfs;

@@ -221,6 +221,39 @@ impl TcpStream {
         self.sock.set_timeouts(ms, 0);
     }
 
+    /// Bounds each blocking send to `ms` milliseconds (then `EAGAIN`).
+    pub(crate) fn set_send_timeout(&self, ms: u32) {
+        self.sock.set_timeouts(0, ms);
+    }
+
+    /// Sends all of `buf`. Each wait for buffer space is bounded by the send
+    /// timeout and interruptible; a short send continues where it stopped,
+    /// any error (`EAGAIN` once the timeout ran out) is returned.
+    pub(crate) fn send_all(&self, mut buf: &[u8]) -> Result {
+        while !buf.is_empty() {
+            let mut vec = bindings::kvec {
+                iov_base: buf.as_ptr().cast_mut().cast(),
+                iov_len: buf.len(),
+            };
+            // SAFETY: As in `recv`: all-zero is a valid `msghdr`.
+            let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
+            // SAFETY: `self.sock` is a valid connected socket (invariant of
+            // `Socket`); `vec` describes `buf`, valid for reads of
+            // `buf.len()` bytes for the whole call; `kernel_sendmsg` only
+            // reads through `iov_base` (the pointer is `*mut` in C only).
+            let ret = unsafe {
+                bindings::kernel_sendmsg(self.sock.as_ptr(), &mut msg, &mut vec, 1, buf.len())
+            };
+            to_result(ret)?;
+            if ret == 0 {
+                return Err(kernel::error::code::EPIPE);
+            }
+            // `ret` is positive here and at most `buf.len()`.
+            buf = buf.get(ret as usize..).unwrap_or(&[]);
+        }
+        Ok(())
+    }
+
     /// Receives up to `buf.len()` bytes; `Ok(0)` means the peer closed (or
     /// [`Self::shutdown`] was called). Bounded by the receive timeout and
     /// interruptible.

@@ -8,7 +8,8 @@
 //!
 //! C header: [`include/linux/moduleparam.h`](srctree/include/linux/moduleparam.h)
 
-use super::config::{self, Config, Role};
+use super::config::{self, Config, Role, AUTH_KEY_LEN};
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{code::EINVAL, Result};
 use kernel::ffi::c_char;
 use kernel::str::CStr;
@@ -17,6 +18,9 @@ extern "C" {
     fn qtfs_shim_param_server_ip() -> *const c_char;
     fn qtfs_shim_param_server_port() -> *const c_char;
     fn qtfs_shim_param_log_level() -> *const c_char;
+    fn qtfs_shim_param_auth_key() -> *const c_char;
+    fn qtfs_shim_param_export() -> *const c_char;
+    fn qtfs_shim_wipe_auth_key();
 }
 
 /// Turns a `charp` parameter into its bytes (`None` when unset).
@@ -61,4 +65,53 @@ pub(crate) fn load(role: Role) -> Result<Config> {
             Err(EINVAL)
         }
     }
+}
+
+/// The server-only parameters, owned.
+pub(crate) struct ServerParams {
+    /// The pre-shared key, when `qtfs_auth_key` was given.
+    pub(crate) auth_key: Option<[u8; AUTH_KEY_LEN]>,
+    /// `qtfs_export` with a terminating NUL, when given.
+    pub(crate) export: Option<KVec<u8>>,
+}
+
+/// Reads and validates `qtfs_auth_key` and `qtfs_export` (server only; the
+/// client's shim has neither and this returns both unset), then wipes the
+/// key string so that the hex digits do not stay in memory. Bad values are
+/// reported like [`load`]'s (the key never echoed) and fail with `EINVAL`.
+///
+/// Must be called from the module's `init`.
+pub(crate) fn load_server() -> Result<ServerParams> {
+    // SAFETY: As in `load`: `qtfs_export` is `charp` 0444 (never written);
+    // `qtfs_auth_key` is `charp` with mode 0, not in sysfs, so nothing but
+    // `qtfs_shim_wipe_auth_key` below writes it, after the last use of `key`.
+    let (key, export) =
+        unsafe { (param_bytes(qtfs_shim_param_auth_key()), param_bytes(qtfs_shim_param_export())) };
+    let result = match config::validate_server(key, export) {
+        Ok(cfg) => {
+            let export = match cfg.export {
+                Some(e) => {
+                    let mut v = KVec::with_capacity(e.len() + 1, GFP_KERNEL)?;
+                    v.extend_from_slice(e, GFP_KERNEL)?;
+                    v.push(0, GFP_KERNEL)?;
+                    Some(v)
+                }
+                None => None,
+            };
+            Ok(ServerParams {
+                auth_key: cfg.auth_key,
+                export,
+            })
+        }
+        Err(errors) => {
+            for e in errors.iter().flatten() {
+                kernel::pr_err!("{}\n", e);
+            }
+            Err(EINVAL)
+        }
+    };
+    // SAFETY: Writes only the key parameter's own bytes (up to its NUL); the
+    // slice `key` is not used after this point.
+    unsafe { qtfs_shim_wipe_auth_key() };
+    result
 }

@@ -7,6 +7,7 @@ use crate::kbase::kthread::{Kthread, StopToken};
 use crate::kbase::log::{qerr, qinfo, qwarn};
 use crate::kbase::net::{is_interrupted, is_timeout, TcpListener};
 use crate::session::Sessions;
+use crate::ServerConfig;
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -31,13 +32,13 @@ pub(crate) struct Listener {
 
 impl Listener {
     /// Binds `addr`, listens and starts the accept thread.
-    pub(crate) fn start(addr: SockAddr) -> Result<Self> {
+    pub(crate) fn start(addr: SockAddr, cfg: Arc<ServerConfig>) -> Result<Self> {
         let sock = TcpListener::bind(addr, BACKLOG, ACCEPT_WAIT_MS).inspect_err(|e| {
             qerr!("cannot listen on {}: error {}", addr, e.to_errno());
         })?;
         let sock = Arc::new(sock, GFP_KERNEL)?;
         let thread_sock = sock.clone();
-        let thread = Kthread::spawn(THREAD_NAME, move |stop| accept_loop(&thread_sock, stop))?;
+        let thread = Kthread::spawn(THREAD_NAME, move |stop| accept_loop(&thread_sock, cfg, stop))?;
         qinfo!("listening on {}", addr);
         Ok(Listener {
             thread: Some(thread),
@@ -59,8 +60,8 @@ impl Drop for Listener {
 
 /// The accept thread: accepts until asked to stop, hands each connection to
 /// a session, and closes every session before returning.
-fn accept_loop(sock: &TcpListener, stop: &StopToken) -> i32 {
-    let mut sessions = Sessions::new();
+fn accept_loop(sock: &TcpListener, cfg: Arc<ServerConfig>, stop: &StopToken) -> i32 {
+    let mut sessions = Sessions::new(cfg);
     while !stop.should_stop() {
         match sock.accept() {
             Ok(stream) => {

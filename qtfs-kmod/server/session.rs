@@ -1,13 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 //! One thread per accepted connection, and the bounded table of them.
 //!
-//! Until the protocol lands a session only reads (and drops) what the peer
-//! sends, until the peer closes or the server stops.
+//! A session runs the handshake (`handshake`, bounded in time), then serves
+//! requests (`dispatch`) until the peer closes, a protocol error, or the
+//! server stops. Without a configured key every connection is refused.
 #![forbid(unsafe_code)]
 
 use crate::kbase::kthread::{Kthread, StopToken};
-use crate::kbase::log::{qdebug, qinfo, qwarn};
-use crate::kbase::net::{is_interrupted, is_timeout, TcpStream};
+use crate::frame_io::{End, FrameIo};
+use crate::kbase::log::{qinfo, qwarn, qwarn_rl};
+use crate::kbase::net::TcpStream;
+use crate::ops::Ctx;
+use crate::proto::MAX_IO_SIZE;
+use crate::tables::{Handles, Nodes};
+use kernel::alloc::KVVec;
+use kernel::error::code::ENOMEM;
+use crate::ServerConfig;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
@@ -17,6 +25,9 @@ use kernel::sync::Arc;
 pub(crate) const MAX_SESSIONS: usize = 16;
 /// Longest single wait in `recv`; bounds how late a stop request is seen.
 const RECV_WAIT_MS: u32 = 1000;
+/// Longest single wait for buffer space in `send` (a peer that does not
+/// read its replies ends its session after this).
+const SEND_WAIT_MS: u32 = 10_000;
 /// `/proc/<pid>/comm` of a session thread.
 const THREAD_NAME: &CStr = c_str!("qtfs_srv_conn");
 
@@ -33,8 +44,9 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    fn start(stream: TcpStream) -> Result<Self> {
+    fn start(stream: TcpStream, cfg: Arc<ServerConfig>) -> Result<Self> {
         stream.set_recv_timeout(RECV_WAIT_MS);
+        stream.set_send_timeout(SEND_WAIT_MS);
         let conn = Arc::new(
             Conn {
                 stream,
@@ -43,7 +55,7 @@ impl Session {
             GFP_KERNEL,
         )?;
         let thread_conn = conn.clone();
-        let thread = Kthread::spawn(THREAD_NAME, move |stop| serve(&thread_conn, stop))?;
+        let thread = Kthread::spawn(THREAD_NAME, move |stop| serve(&thread_conn, &cfg, stop))?;
         Ok(Session {
             thread: Some(thread),
             conn,
@@ -65,39 +77,64 @@ impl Drop for Session {
     }
 }
 
-/// A session thread: reads until the peer closes, an error, or a stop.
-fn serve(conn: &Conn, stop: &StopToken) -> i32 {
+/// A session thread: handshake, then requests, until the end.
+fn serve(conn: &Conn, cfg: &ServerConfig, stop: &StopToken) -> i32 {
     let peer = conn.stream.peer_addr();
-    let mut buf = [0u8; 256];
-    let why = loop {
-        if stop.should_stop() {
-            break "server stopping";
+    let why = run(conn, cfg, stop);
+    match why {
+        End::HandshakeFailed(_) | End::HandshakeTimeout | End::BadHeader(_) | End::NotARequest => {
+            qwarn_rl!("connection from {} dropped ({})", peer, why)
         }
-        match conn.stream.recv(&mut buf) {
-            Ok(0) => break "closed by peer",
-            Ok(n) => qdebug!("{}: ignoring {} bytes (no protocol yet)", peer, n),
-            Err(e) if is_timeout(e) || is_interrupted(e) => {}
-            Err(e) => {
-                qwarn!("connection from {}: receive error {}", peer, e.to_errno());
-                break "receive error";
-            }
-        }
-    };
-    qinfo!("connection from {} closed ({})", peer, why);
+        End::Io(_) => qwarn!("connection from {} closed ({})", peer, why),
+        _ => qinfo!("connection from {} closed ({})", peer, why),
+    }
     conn.done.store(true, Ordering::Release);
     0
+}
+
+fn run(conn: &Conn, cfg: &ServerConfig, stop: &StopToken) -> End {
+    let Some(key) = cfg.auth_key.as_ref() else {
+        qwarn_rl!("no qtfs_auth_key set: refusing {}", conn.stream.peer_addr());
+        return End::HandshakeFailed("no key configured");
+    };
+    let mut io = match FrameIo::new() {
+        Ok(io) => io,
+        Err(e) => return End::Io(e.to_errno()),
+    };
+    let negotiated = match crate::handshake::run(&mut io, &conn.stream, stop, key) {
+        Ok(n) => n,
+        Err(e) => return e,
+    };
+    qinfo!(
+        "{}: authenticated (protocol version {})",
+        conn.stream.peer_addr(),
+        negotiated.version
+    );
+    let scratch = match KVVec::from_elem(0u8, MAX_IO_SIZE as usize, GFP_KERNEL) {
+        Ok(v) => v,
+        Err(_) => return End::Io(ENOMEM.to_errno()),
+    };
+    let mut ctx = Ctx {
+        export: cfg.export.as_deref(),
+        nodes: Nodes::new(),
+        handles: Handles::new(),
+        scratch,
+    };
+    crate::dispatch::serve(&mut io, &conn.stream, stop, negotiated, &mut ctx)
 }
 
 /// The sessions of the accept thread, at most [`MAX_SESSIONS`].
 pub(crate) struct Sessions {
     slots: [Option<Session>; MAX_SESSIONS],
+    cfg: Arc<ServerConfig>,
 }
 
 impl Sessions {
     /// No sessions.
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(cfg: Arc<ServerConfig>) -> Self {
         Sessions {
             slots: [const { None }; MAX_SESSIONS],
+            cfg,
         }
     }
 
@@ -119,7 +156,7 @@ impl Sessions {
             qwarn!("too many connections ({}), closing {}", MAX_SESSIONS, peer);
             return;
         };
-        match Session::start(stream) {
+        match Session::start(stream, self.cfg.clone()) {
             Ok(s) => *slot = Some(s),
             Err(e) => qwarn!("cannot serve {}: error {}", peer, e.to_errno()),
         }

@@ -17,6 +17,8 @@
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include <linux/net.h>
+#include <linux/ratelimit.h>
+#include <linux/string.h>
 #include <linux/socket.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
@@ -54,6 +56,64 @@ const char *qtfs_shim_param_server_port(void)
 const char *qtfs_shim_param_log_level(void)
 {
 	return qtfs_log_level;
+}
+
+/*
+ * Server-only parameters (server_shim.c defines QTFS_SHIM_SERVER before
+ * including this file). qtfs_auth_key has mode 0: not in sysfs at all, and
+ * the Rust side wipes it (qtfs_shim_wipe_auth_key) once it has parsed it.
+ * The client gets accessors that always say "not set".
+ */
+#ifdef QTFS_SHIM_SERVER
+static char *qtfs_auth_key;
+module_param(qtfs_auth_key, charp, 0);
+MODULE_PARM_DESC(qtfs_auth_key, "pre-shared key, 64 hex digits (optional: without it every connection is refused)");
+
+static char *qtfs_export;
+module_param(qtfs_export, charp, 0444);
+MODULE_PARM_DESC(qtfs_export, "absolute HOST directory served to clients (optional: without it every attach is refused)");
+
+const char *qtfs_shim_param_auth_key(void)
+{
+	return qtfs_auth_key;
+}
+
+const char *qtfs_shim_param_export(void)
+{
+	return qtfs_export;
+}
+
+/* Overwrites the key string in place (the memory stays the parameter's). */
+void qtfs_shim_wipe_auth_key(void)
+{
+	if (qtfs_auth_key)
+		memzero_explicit(qtfs_auth_key, strlen(qtfs_auth_key));
+}
+#else
+const char *qtfs_shim_param_auth_key(void)
+{
+	return NULL;
+}
+
+const char *qtfs_shim_param_export(void)
+{
+	return NULL;
+}
+
+void qtfs_shim_wipe_auth_key(void)
+{
+}
+#endif
+
+/*
+ * One rate limit for the module's noisy per-connection lines: at most 10
+ * lines per 5 seconds (the kernel's printk_ratelimit defaults).
+ */
+static DEFINE_RATELIMIT_STATE(qtfs_shim_rs, 5 * HZ, 10);
+
+int qtfs_shim_ratelimit(void)
+{
+	return __ratelimit(&qtfs_shim_rs);
 }
 
 /* A kernel TCP/IPv4 socket in the initial network namespace. */
@@ -134,3 +194,4 @@ void qtfs_shim_set_timeouts(struct socket *sock, unsigned int rcv_ms,
 		WRITE_ONCE(sk->sk_sndtimeo, msecs_to_jiffies(snd_ms));
 	release_sock(sk);
 }
+#include "vfs_shim.c"

@@ -3,9 +3,11 @@
 
 mod kmod;
 mod params;
+mod peer;
+mod probe;
 mod status;
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -48,6 +50,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Talk to qtfs_server.ko directly: handshake, then one read-only
+    /// operation on a path within the export, with the caller's ids.
+    Probe {
+        /// The server, IP:PORT.
+        #[arg(long)]
+        server: SocketAddr,
+        /// File holding the pre-shared key, 64 hex digits.
+        #[arg(long)]
+        key_file: PathBuf,
+        /// The export to attach (the server's qtfs_export).
+        #[arg(long, default_value = "/")]
+        export: String,
+        action: probe::Action,
+        /// Path within the export ("/" or "" is its root).
+        #[arg(default_value = "/")]
+        path: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -87,6 +106,23 @@ fn run(cli: Cli) -> Result<()> {
                 print!("{status}");
             }
             Ok(())
+        }
+        Command::Probe {
+            server,
+            key_file,
+            export,
+            action,
+            path,
+        } => {
+            let text = std::fs::read_to_string(&key_file)
+                .with_context(|| format!("reading {}", key_file.display()))?;
+            let key = peer::parse_key(&text)?;
+            let target = probe::Target {
+                server,
+                key,
+                export,
+            };
+            probe::run(&target, action, &path)
         }
     }
 }

@@ -11,6 +11,10 @@ PORT=12345
 PHEX=$(port_hex $PORT)
 HHEX=$(ip_hex "$HOST_IP")
 THREADS='qtfs_srv_accept|qtfs_srv_conn'
+# With a key, a connection stays in the handshake (bounded: 30 s) while the
+# peer says nothing, which is what qtfs.ko does today; without one, the
+# server closes every connection at once (checked at the end).
+KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 
 step "bad parameters are refused"
 expect_refused "$KO" "qtfs_server: invalid qtfs_server_ip=: required"
@@ -42,8 +46,10 @@ grep -q '^qtfs_server ' /proc/modules && fail "qtfs_server loaded after refusals
 
 step "load, listen on $HOST_IP:$PORT"
 mark
-insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=debug || fail "insmod failed"
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=debug qtfs_auth_key=$KEY || fail "insmod failed"
 check_params qtfs_server qtfs_server_ip="$HOST_IP" qtfs_server_port=$PORT qtfs_log_level=debug
+[ -e /sys/module/qtfs_server/parameters/qtfs_auth_key ] && fail "qtfs_auth_key is visible in sysfs"
+ok "qtfs_auth_key is not in sysfs"
 since | grep -qF "qtfs_server: listening on $HOST_IP:$PORT" || fail "no 'listening' line"
 tcp_lines "$HHEX:$PHEX" 00000000:0000 0A >/dev/null || fail "no listener on $HOST_IP:$PORT in /proc/net/tcp"
 [ -n "$(kthreads qtfs_srv_accept)" ] || fail "no qtfs_srv_accept thread"
@@ -65,7 +71,8 @@ NC=$!
 exec 3>/tmp/ncin
 wait_since 20 "qtfs_server: accepted connection from $HOST_IP:" || fail "local nc not accepted"
 echo hello >&3
-wait_since 20 "bytes (no protocol yet)" || fail "the session did not read what the client sent"
+wait_since 20 "debug: $HOST_IP:" || fail "the session did not read what the client sent"
+since | grep -qF " bytes received" || fail "no 'bytes received' line for the local client"
 [ "$(kthreads qtfs_srv_conn | wc -l)" -ge 2 ] || fail "expected two session threads"
 est=$(tcp_lines "$HHEX:$PHEX" "$ANY" 01 | wc -l)
 [ "$est" -ge 2 ] || fail "expected 2 established server-side connections, /proc/net/tcp has $est"
@@ -103,7 +110,7 @@ ok "nc bound port $PORT; the module reported EADDRINUSE while nc held it"
 
 step "reload binds at once, the DPU connects again"
 mark
-insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=INFO || fail "reload failed"
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=INFO qtfs_auth_key=$KEY || fail "reload failed"
 tcp_lines "$HHEX:$PHEX" 00000000:0000 0A >/dev/null || fail "reload: no listener"
 barrier_open
 wait_since 150 "qtfs_server: accepted connection from $DPU_IP:" || fail "the DPU did not reconnect"
@@ -145,7 +152,7 @@ ok "16 sessions stopped by rmmod in $((t1 - t0)) s; no thread, no listener"
 
 step "0.0.0.0 listens on every address; the level is case-insensitive and filters"
 mark
-insmod "$KO" qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_level=wArN ||
+insmod "$KO" qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_level=wArN qtfs_auth_key=$KEY ||
     fail "0.0.0.0 refused"
 since | grep -q "qtfs_server: listening on" && fail "an INFO line was printed at level WARN"
 tcp_lines "00000000:$(port_hex 12346)" 00000000:0000 0A >/dev/null || fail "no listener on 0.0.0.0:12346"
@@ -153,5 +160,25 @@ check_params qtfs_server qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_
 rmmod qtfs_server || fail "rmmod failed"
 since | grep -q "qtfs_server:" && fail "level WARN, yet the module logged: $(since | grep qtfs_server: | head -n 1)"
 ok "0.0.0.0:12346, silent at level WARN"
+
+step "bad server parameters; without a key every connection is refused"
+expect_refused "$KO" "qtfs_server: invalid qtfs_auth_key=(hidden): must be exactly 64 hex digits" \
+    qtfs_server_ip="$HOST_IP" qtfs_auth_key=0011secret
+since | grep -qF "0011secret" && fail "a refused key was echoed in the log"
+expect_refused "$KO" "qtfs_server: invalid qtfs_export=relative/dir: must be an absolute path" \
+    qtfs_server_ip="$HOST_IP" qtfs_export=relative/dir
+expect_refused "$KO" "qtfs_server: invalid qtfs_export=/srv/../etc: must be an absolute path" \
+    qtfs_server_ip="$HOST_IP" qtfs_export=/srv/../etc
+mark
+insmod "$KO" qtfs_server_ip="$HOST_IP" || fail "load without a key failed"
+since | grep -qF "no qtfs_auth_key set: every connection will be refused" || fail "no warning about the missing key"
+nc "$HOST_IP" $PORT </dev/null >/dev/null 2>&1 &
+NC=$!
+wait_since 20 "no qtfs_auth_key set: refusing $HOST_IP:" || fail "a connection without a key was not refused"
+sleep 1
+[ -z "$(kthreads qtfs_srv_conn)" ] || fail "a session thread is left for a refused connection"
+kill $NC 2>/dev/null; wait $NC 2>/dev/null
+rmmod qtfs_server || fail "rmmod failed"
+ok "no key: the connection was refused and closed"
 
 echo "host: all checks passed"

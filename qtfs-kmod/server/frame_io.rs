@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Reading and writing whole frames on a session's stream.
+//!
+//! Both buffers are allocated once per session at the protocol's bound
+//! (`MAX_FRAME_SIZE`); nothing is sized by what the peer sends. A frame is
+//! read header first: the header is decoded (which checks `total_len`
+//! against 20..=MAX_FRAME_SIZE, the flags, status and request id) before
+//! any body byte is read, and exactly `total_len - 20` body bytes follow.
+#![forbid(unsafe_code)]
+
+use crate::kbase::kthread::StopToken;
+use crate::kbase::log::qdebug;
+use crate::kbase::net::{is_interrupted, is_timeout, TcpStream};
+use crate::kbase::sys::monotonic_ms;
+use crate::proto::{DecodeError, FrameHeader, HEADER_LEN, MAX_FRAME_SIZE};
+use kernel::alloc::KVVec;
+use kernel::prelude::*;
+
+/// Why a session ends.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum End {
+    /// The peer closed the stream between frames.
+    ClosedByPeer,
+    /// The peer closed the stream in the middle of a frame.
+    Truncated,
+    /// `kthread_stop()`: the server is unloading.
+    Stopping,
+    /// The handshake did not finish in time.
+    HandshakeTimeout,
+    /// A header that breaks the framing rules (the stream cannot be trusted).
+    BadHeader(DecodeError),
+    /// The peer failed the handshake (with what the log should say).
+    HandshakeFailed(&'static str),
+    /// A frame that is not a request after the handshake.
+    NotARequest,
+    /// A receive or send error (negative errno).
+    Io(i32),
+}
+
+impl core::fmt::Display for End {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            End::ClosedByPeer => write!(f, "closed by peer"),
+            End::Truncated => write!(f, "closed by peer in the middle of a frame"),
+            End::Stopping => write!(f, "server stopping"),
+            End::HandshakeTimeout => write!(f, "handshake timed out"),
+            End::BadHeader(e) => write!(f, "bad frame header: {}", e),
+            End::HandshakeFailed(why) => write!(f, "handshake failed: {}", why),
+            End::NotARequest => write!(f, "protocol error: a frame that is not a request"),
+            End::Io(e) => write!(f, "i/o error {}", e),
+        }
+    }
+}
+
+/// The per-session receive and transmit buffers.
+pub(crate) struct FrameIo {
+    rx: KVVec<u8>,
+    tx: KVVec<u8>,
+}
+
+impl FrameIo {
+    /// Allocates both buffers at `MAX_FRAME_SIZE` (kvmalloc).
+    pub(crate) fn new() -> Result<Self> {
+        let size = MAX_FRAME_SIZE as usize;
+        Ok(FrameIo {
+            rx: KVVec::from_elem(0u8, size, GFP_KERNEL)?,
+            tx: KVVec::from_elem(0u8, size, GFP_KERNEL)?,
+        })
+    }
+
+    /// Reads one frame; returns its (decoded, valid) header. The body is
+    /// then [`Self::split`]`(&header).0`. `deadline` (monotonic ms) bounds
+    /// the whole read, else only a stop request or the peer end it.
+    pub(crate) fn read_frame(
+        &mut self,
+        stream: &TcpStream,
+        stop: &StopToken,
+        deadline: Option<u64>,
+    ) -> core::result::Result<FrameHeader, End> {
+        let mut head = [0u8; HEADER_LEN];
+        read_exact(stream, stop, deadline, &mut head, true)?;
+        let header = FrameHeader::decode(&head).map_err(End::BadHeader)?;
+        let body_len = header.body_len();
+        let body = self.rx.get_mut(..body_len).ok_or(End::BadHeader(DecodeError::FrameTooLarge))?;
+        read_exact(stream, stop, deadline, body, false)?;
+        Ok(header)
+    }
+
+    /// The body of the frame last read (by its header), and the whole
+    /// transmit buffer to encode the answer into.
+    pub(crate) fn split(&mut self, header: &FrameHeader) -> (&[u8], &mut [u8]) {
+        let body = self.rx.get(..header.body_len()).unwrap_or(&[]);
+        (body, &mut self.tx[..])
+    }
+
+    /// The transmit buffer.
+    pub(crate) fn tx(&mut self) -> &mut [u8] {
+        &mut self.tx[..]
+    }
+
+    /// Sends the first `len` bytes of the transmit buffer.
+    pub(crate) fn send(&self, stream: &TcpStream, len: usize) -> core::result::Result<(), End> {
+        let frame = self.tx.get(..len).unwrap_or(&[]);
+        stream.send_all(frame).map_err(|e| End::Io(e.to_errno()))
+    }
+}
+
+/// Fills `buf` from the stream. `at_boundary`: a clean end of stream before
+/// the first byte is [`End::ClosedByPeer`], otherwise [`End::Truncated`].
+fn read_exact(
+    stream: &TcpStream,
+    stop: &StopToken,
+    deadline: Option<u64>,
+    buf: &mut [u8],
+    at_boundary: bool,
+) -> core::result::Result<(), End> {
+    let mut got = 0;
+    while got < buf.len() {
+        if stop.should_stop() {
+            return Err(End::Stopping);
+        }
+        if deadline.is_some_and(|d| monotonic_ms() >= d) {
+            return Err(End::HandshakeTimeout);
+        }
+        let rest = buf.get_mut(got..).unwrap_or(&mut []);
+        match stream.recv(rest) {
+            Ok(0) if at_boundary && got == 0 => return Err(End::ClosedByPeer),
+            Ok(0) => return Err(End::Truncated),
+            Ok(n) => {
+                qdebug!("{}: {} bytes received", stream.peer_addr(), n);
+                got += n;
+            }
+            Err(e) if is_timeout(e) || is_interrupted(e) => {}
+            Err(e) => return Err(End::Io(e.to_errno())),
+        }
+    }
+    Ok(())
+}

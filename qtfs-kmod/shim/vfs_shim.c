@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VFS helpers of qtfs-kmod/kbase (kbase/vfs.rs, kbase/cred.rs), #included by
+ * kbase_shim.c. Each is a thin wrapper around exported VFS functions that
+ * hands plain structures (no kuid_t, no timespec64, no struct kstat) to the
+ * Rust side; the policy (confinement, which opens are allowed) lives in
+ * Rust. struct path values are allocated here (kmalloc) so that Rust only
+ * holds opaque pointers.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/delayed_call.h>
+#include <linux/err.h>
+#include <linux/fs.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/security.h>
+#include <linux/slab.h>
+#include <linux/stat.h>
+#include <linux/statfs.h>
+#include <linux/uidgid.h>
+
+#include "kbase_shim.h"
+
+/* A directory: resolved from @name (absolute), following symlinks. */
+struct path *qtfs_shim_path_dir(const char *name, int *err)
+{
+	struct path *p = kmalloc(sizeof(*p), GFP_KERNEL);
+
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = kern_path(name, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, p);
+	if (*err) {
+		kfree(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * One component @name (NUL-terminated, no '/', not "." or "..") in the
+ * directory @dir, with the current credentials (search permission on
+ * @dir is checked), never following a final symlink. Mounts on the
+ * result are crossed. Lookup is rooted at @dir, so nothing above it can be
+ * reached even by a name that slipped through.
+ */
+struct path *qtfs_shim_path_child(const struct path *dir, const char *name, int *err)
+{
+	struct path *p;
+
+	if (!d_can_lookup(dir->dentry)) {
+		*err = -ENOTDIR;
+		return NULL;
+	}
+	p = kmalloc(sizeof(*p), GFP_KERNEL);
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = vfs_path_lookup(dir->dentry, dir->mnt, name, 0, p);
+	if (*err) {
+		kfree(p);
+		return NULL;
+	}
+	return p;
+}
+
+void qtfs_shim_path_free(struct path *p)
+{
+	path_put(p);
+	kfree(p);
+}
+
+int qtfs_shim_path_same(const struct path *a, const struct path *b)
+{
+	return a->dentry == b->dentry && a->mnt == b->mnt;
+}
+
+int qtfs_shim_getattr(const struct path *p, struct qtfs_shim_attr *a)
+{
+	struct kstat st;
+	int err;
+
+	memset(&st, 0, sizeof(st));
+	err = vfs_getattr(p, &st, STATX_BASIC_STATS, AT_STATX_SYNC_AS_STAT);
+	if (err)
+		return err;
+	a->ino = st.ino;
+	a->dev = new_encode_dev(st.dev);
+	a->mode = st.mode;
+	a->nlink = st.nlink;
+	a->uid = from_kuid_munged(&init_user_ns, st.uid);
+	a->gid = from_kgid_munged(&init_user_ns, st.gid);
+	a->rdev_major = MAJOR(st.rdev);
+	a->rdev_minor = MINOR(st.rdev);
+	a->size = st.size;
+	a->blocks = st.blocks;
+	a->blksize = st.blksize;
+	a->atime_sec = st.atime.tv_sec;
+	a->atime_nsec = st.atime.tv_nsec;
+	a->mtime_sec = st.mtime.tv_sec;
+	a->mtime_nsec = st.mtime.tv_nsec;
+	a->ctime_sec = st.ctime.tv_sec;
+	a->ctime_nsec = st.ctime.tv_nsec;
+	return 0;
+}
+
+int qtfs_shim_statfs(const struct path *p, struct qtfs_shim_statfs *s)
+{
+	struct kstatfs st;
+	int err;
+
+	memset(&st, 0, sizeof(st));
+	err = vfs_statfs(p, &st);
+	if (err)
+		return err;
+	s->blocks = st.f_blocks;
+	s->bfree = st.f_bfree;
+	s->bavail = st.f_bavail;
+	s->files = st.f_files;
+	s->ffree = st.f_ffree;
+	s->fsid = (u64)(u32)st.f_fsid.val[0] | ((u64)(u32)st.f_fsid.val[1] << 32);
+	s->flags = st.f_flags;
+	s->bsize = st.f_bsize;
+	s->frsize = st.f_frsize;
+	s->namelen = st.f_namelen;
+	s->fs_type = st.f_type;
+	return 0;
+}
+
+/* The target of the symlink @p into @buf; its length, or -errno. */
+int qtfs_shim_readlink(const struct path *p, char *buf, int len)
+{
+	DEFINE_DELAYED_CALL(done);
+	const char *link;
+	int err, n;
+
+	if (!d_is_symlink(p->dentry))
+		return -EINVAL;
+	err = security_inode_readlink(p->dentry);
+	if (err)
+		return err;
+	link = vfs_get_link(p->dentry, &done);
+	if (IS_ERR(link))
+		return PTR_ERR(link);
+	n = strlen(link);
+	if (n > len) {
+		do_delayed_call(&done);
+		return -ENAMETOOLONG;
+	}
+	memcpy(buf, link, n);
+	do_delayed_call(&done);
+	return n;
+}
+
+/*
+ * Opens @p read-only with the current credentials: a regular file or a
+ * directory only (a FIFO or a device could block or have side effects);
+ * read permission is checked here as open(2) would (dentry_open does not).
+ */
+struct file *qtfs_shim_open_read(const struct path *p, int *err)
+{
+	struct inode *inode = d_inode(p->dentry);
+	struct file *f;
+	int flags = O_RDONLY | O_LARGEFILE;
+
+	if (d_is_symlink(p->dentry)) {
+		*err = -ELOOP;
+		return NULL;
+	}
+	if (S_ISDIR(inode->i_mode))
+		flags |= O_DIRECTORY;
+	else if (!S_ISREG(inode->i_mode)) {
+		*err = -EOPNOTSUPP;
+		return NULL;
+	}
+	*err = inode_permission(mnt_idmap(p->mnt), inode, MAY_READ | MAY_OPEN);
+	if (*err)
+		return NULL;
+	f = dentry_open(p, flags, current_cred());
+	if (IS_ERR(f)) {
+		*err = PTR_ERR(f);
+		return NULL;
+	}
+	*err = 0;
+	return f;
+}
+
+void qtfs_shim_file_put(struct file *f)
+{
+	fput(f);
+}
+
+int qtfs_shim_file_is_dir(struct file *f)
+{
+	return S_ISDIR(file_inode(f)->i_mode);
+}
+
+long qtfs_shim_read(struct file *f, void *buf, size_t len, u64 off)
+{
+	loff_t pos = off;
+
+	if (off > (u64)LLONG_MAX)
+		return -EINVAL;
+	return kernel_read(f, buf, len, &pos);
+}
+
+struct qtfs_shim_dirctx {
+	struct dir_context ctx;
+	qtfs_shim_actor actor;
+	void *priv;
+};
+
+static bool qtfs_shim_filldir(struct dir_context *ctx, const char *name,
+			      int namlen, loff_t offset, u64 ino,
+			      unsigned int d_type)
+{
+	struct qtfs_shim_dirctx *q = container_of(ctx, struct qtfs_shim_dirctx, ctx);
+
+	return q->actor(q->priv, name, namlen, offset, ino, d_type);
+}
+
+/*
+ * Lists the directory @f from position @cookie, calling @actor per entry
+ * (with the entry's own position) until it returns false or the end;
+ * *@end is the position after the last entry accepted.
+ */
+int qtfs_shim_iterate(struct file *f, u64 cookie, qtfs_shim_actor actor,
+		      void *priv, s64 *end)
+{
+	struct qtfs_shim_dirctx q = {
+		.ctx.actor = qtfs_shim_filldir,
+		.actor = actor,
+		.priv = priv,
+	};
+	int err;
+
+	if (cookie > (u64)LLONG_MAX)
+		return -EINVAL;
+	if (f->f_pos != (loff_t)cookie) {
+		loff_t r = vfs_llseek(f, cookie, SEEK_SET);
+
+		if (r < 0)
+			return r;
+	}
+	err = iterate_dir(f, &q.ctx);
+	*end = q.ctx.pos;
+	return err;
+}
+
+/*
+ * Runs the calling thread as @fsuid/@fsgid with @groups (until
+ * qtfs_shim_revert_creds): a prepared copy of its credentials with the
+ * file-system ids, the euid/egid (some checks use them) and the groups
+ * replaced; every capability is dropped unless @fsuid is 0. Returns the
+ * credentials to restore, or an ERR_PTR.
+ */
+const struct cred *qtfs_shim_override_creds(u32 fsuid, u32 fsgid, const u32 *groups, int ngroups)
+{
+	struct cred *new;
+	struct group_info *gi;
+	const struct cred *old;
+	kuid_t uid = make_kuid(&init_user_ns, fsuid);
+	kgid_t gid = make_kgid(&init_user_ns, fsgid);
+	int i;
+
+	if (!uid_valid(uid) || !gid_valid(gid))
+		return ERR_PTR(-EINVAL);
+	gi = groups_alloc(ngroups);
+	if (!gi)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < ngroups; i++) {
+		kgid_t g = make_kgid(&init_user_ns, groups[i]);
+
+		if (!gid_valid(g)) {
+			put_group_info(gi);
+			return ERR_PTR(-EINVAL);
+		}
+		gi->gid[i] = g;
+	}
+	groups_sort(gi);
+	new = prepare_creds();
+	if (!new) {
+		put_group_info(gi);
+		return ERR_PTR(-ENOMEM);
+	}
+	new->fsuid = uid;
+	new->euid = uid;
+	new->fsgid = gid;
+	new->egid = gid;
+	set_groups(new, gi);
+	put_group_info(gi);
+	if (fsuid != 0) {
+		cap_clear(new->cap_effective);
+		cap_clear(new->cap_permitted);
+	}
+	old = override_creds(new);
+	put_cred(new);
+	return old;
+}
+
+void qtfs_shim_revert_creds(const struct cred *old)
+{
+	revert_creds(old);
+}
