@@ -308,6 +308,25 @@ impl<S: Read + Write> Peer<S> {
         })
     }
 
+    pub fn forget(&mut self, node: u64, count: u64) -> Result<()> {
+        self.op(
+            Request::Forget(qtfs_proto::ForgetRequest { node, count }),
+            |r| matches!(r, Reply::Forget(_)).then_some(()),
+        )
+    }
+
+    pub fn mkdir(&mut self, parent: u64, name: &[u8]) -> Result<(u64, WireAttr)> {
+        let name = Name::new(name).context("bad name")?;
+        let mode = qtfs_proto::Permissions::new(0o755).context("mode")?;
+        self.op(
+            Request::Mkdir(qtfs_proto::MkdirRequest { parent, name, mode }),
+            |r| match r {
+                Reply::Mkdir(e) => Some((e.node, e.attr)),
+                _ => None,
+            },
+        )
+    }
+
     /// Resolves `path` (relative to the export root `root`) one component
     /// at a time; empty components are skipped.
     pub fn resolve(&mut self, root: u64, path: &str) -> Result<(u64, WireAttr)> {

@@ -515,10 +515,219 @@ fn garbage(t: &Target) -> Result<()> {
         Expect::Dropped,
     )?;
 
+    semantics(t)?;
+    random_requests(t, 3000)?;
+
     // Still alive.
     let mut p = session(t)?;
     p.ping().context("ping after the garbage")?;
     println!("ok: the server still answers after the garbage");
+    Ok(())
+}
+
+/// The errno of a failed operation, or a description of its success.
+fn errno_of<T>(r: Result<T>) -> std::result::Result<Errno, String> {
+    match r {
+        Ok(_) => Err("success".into()),
+        Err(e) => e
+            .chain()
+            .find_map(|c| c.downcast_ref::<Remote>().map(|r| r.0))
+            .ok_or_else(|| format!("{e:#}")),
+    }
+}
+
+fn expect_errno<T>(what: &str, r: Result<T>, want: Errno) -> Result<()> {
+    match errno_of(r) {
+        Ok(e) if e == want => {
+            println!("ok: {what}: {}", errno_name(e));
+            Ok(())
+        }
+        Ok(e) => bail!(
+            "{what}: expected {}, got {}",
+            errno_name(want),
+            errno_name(e)
+        ),
+        Err(got) => bail!("{what}: expected {}, got {got}", errno_name(want)),
+    }
+}
+
+/// Well-formed requests the read-only server must refuse, on one session.
+fn semantics(t: &Target) -> Result<()> {
+    use qtfs_proto::OpenFlags;
+    let mut p = session(t)?;
+    let (root, _) = p.attach(&t.export).context("attach")?;
+    for (name, flags) in [
+        ("O_WRONLY", OpenFlags::O_WRONLY),
+        ("O_RDWR", OpenFlags::O_RDWR),
+        ("O_CREAT", OpenFlags::O_CREAT),
+        ("O_TRUNC", OpenFlags::O_TRUNC),
+    ] {
+        expect_errno(
+            &format!("Open of the root with {name}"),
+            p.open(root, flags),
+            Errno::EROFS,
+        )?;
+    }
+    expect_errno("Mkdir", p.mkdir(root, b"qtfs-probe-new"), Errno::EROFS)?;
+    let h = p.open(root, OpenFlags::O_RDONLY)?;
+    expect_errno(
+        "Read of a directory handle",
+        p.read(h, 0, 16),
+        Errno::EISDIR,
+    )?;
+    p.release(h)?;
+    expect_errno("second Release of a handle", p.release(h), Errno::EBADF)?;
+    expect_errno(
+        "Readdir of a released handle",
+        p.readdir(h, 0),
+        Errno::EBADF,
+    )?;
+    // A regular file of the export, if there is one.
+    let entries = p.list(root)?;
+    let mut file = None;
+    for e in &entries {
+        let (n, a) = p.lookup(root, &e.name)?;
+        if a.mode.file_type_bits() == qtfs_proto::attr::S_IFREG {
+            file = Some(n);
+            break;
+        }
+    }
+    if let Some(f) = file {
+        expect_errno(
+            "Lookup beneath a regular file",
+            p.lookup(f, b"x"),
+            Errno::ENOTDIR,
+        )?;
+        let h = p.open(f, OpenFlags::O_RDONLY)?;
+        expect_errno("Readdir of a file handle", p.readdir(h, 0), Errno::ENOTDIR)?;
+        p.release(h)?;
+    }
+    expect_errno(
+        "Lookup of a missing name",
+        p.lookup(root, b"no-such-entry-qtfs"),
+        Errno::ENOENT,
+    )?;
+    let (sub, _) = p.attach(&t.export)?;
+    p.forget(sub, u64::MAX)?;
+    expect_errno("Getattr of a forgotten node", p.getattr(sub), Errno::ESTALE)?;
+    expect_errno("Attach of another directory", p.attach("/"), Errno::ENOENT).or_else(|e| {
+        if t.export == "/" {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })?;
+    p.ping()?;
+    println!("ok: the session still serves after the refusals");
+    Ok(())
+}
+
+/// `n` requests with valid headers and credentials but random opcodes
+/// (known and unknown) and random fields, half of them aimed at the ids
+/// this session really holds (the export root node, an open directory
+/// handle, a file node and handle). Each must be answered (any status) on
+/// the same connection.
+fn random_requests(t: &Target, n: usize) -> Result<()> {
+    use qtfs_proto::OpenFlags;
+    let mut p = session(t)?;
+    let (root, _) = p.attach(&t.export).context("attach")?;
+    let dir = p.open(root, OpenFlags::O_RDONLY)?;
+    let mut ids = vec![root, dir];
+    if let Some(e) = p.list(root)?.first() {
+        let (node, a) = p.lookup(root, &e.name)?;
+        ids.push(node);
+        if a.mode.file_type_bits() == qtfs_proto::attr::S_IFREG {
+            ids.push(p.open(node, OpenFlags::O_RDONLY)?);
+        }
+    }
+    let seed = peer::random_nonce()?;
+    let mut x = u64::from_le_bytes(seed[..8].try_into().unwrap_or([1; 8])) | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut answered = [0usize; 2];
+    let names: [&[u8]; 4] = [b"sub", b"hello.txt", b"link-out", b"nope"];
+    for k in 0..n {
+        let r = next();
+        let pick = |v: u64| {
+            if v.is_multiple_of(4) {
+                v >> 3
+            } else {
+                ids[(v >> 3) as usize % ids.len()]
+            }
+        };
+        let (a, b, c) = (next(), next(), next());
+        let size =
+            |v: u64| qtfs_proto::IoSize::new((v % (u64::from(qtfs_proto::MAX_IO_SIZE) + 1)) as u32);
+        let name = Name::new(names[(c % 4) as usize]).context("name")?;
+        let flags =
+            OpenFlags::from_bits((c as u32) & OpenFlags::KNOWN).unwrap_or(OpenFlags::O_RDONLY);
+        let req = match r % 10 {
+            0 => Request::Getattr(GetattrRequest { node: pick(a) }),
+            1 => Request::Lookup(LookupRequest {
+                parent: pick(a),
+                name,
+            }),
+            2 => Request::Open(qtfs_proto::OpenRequest {
+                node: pick(a),
+                flags,
+            }),
+            3 => Request::Read(ReadRequest {
+                handle: pick(a),
+                offset: b >> (c % 64),
+                size: size(c).context("size")?,
+            }),
+            4 => Request::Readdir(qtfs_proto::ReaddirRequest {
+                handle: pick(a),
+                cookie: b >> (c % 64),
+                max_bytes: size(c >> 8).context("size")?,
+            }),
+            5 => Request::Release(qtfs_proto::ReleaseRequest { handle: pick(a) }),
+            6 => Request::Readlink(qtfs_proto::ReadlinkRequest { node: pick(a) }),
+            7 => Request::Statfs(qtfs_proto::StatfsRequest { node: pick(a) }),
+            8 => Request::Forget(qtfs_proto::ForgetRequest {
+                node: pick(a),
+                count: b % 3,
+            }),
+            _ => Request::Ping(PingRequest {}),
+        };
+        let mut bytes = encode(1 + k as u64, &req);
+        // One in eight: flip a byte of the body after the credentials.
+        if c % 8 == 0 && bytes.len() > HEADER_LEN + 20 {
+            let at = HEADER_LEN + 20 + (b as usize) % (bytes.len() - HEADER_LEN - 20);
+            bytes[at] ^= 1 << (a % 8);
+        }
+        let id = p.next_id();
+        bytes[8..16].copy_from_slice(&id.to_le_bytes());
+        let opcode = req.opcode().to_u16();
+        p.stream().write_all(&bytes)?;
+        let f = read_frame(p.stream())?
+            .with_context(|| format!("random request {req:?}: the connection closed"))?;
+        let (h, _) = split_frame(&f).map_err(|e| anyhow!("{e}"))?;
+        if h.request_id != id || h.opcode != opcode {
+            bail!(
+                "random request {id} opcode {opcode:#x}: answered {} {:#x}",
+                h.request_id,
+                h.opcode
+            );
+        }
+        answered[usize::from(h.status != 0)] += 1;
+        // Reopen what random Forgets and Releases took away, now and then.
+        if k % 500 == 499 {
+            let (root, _) = p.attach(&t.export)?;
+            let dir = p.open(root, OpenFlags::O_RDONLY)?;
+            ids[0] = root;
+            ids[1] = dir;
+        }
+    }
+    p.ping()?;
+    println!(
+        "ok: {n} random requests answered ({} successes, {} errors), connection alive",
+        answered[0], answered[1]
+    );
     Ok(())
 }
 
