@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Reading and writing whole frames on a session's stream.
 //!
-//! Both buffers are allocated once per session at the protocol's bound
-//! (`MAX_FRAME_SIZE`); nothing is sized by what the peer sends. A frame is
+//! Both buffers are small during the handshake and allocated once at the
+//! protocol's bound (`MAX_FRAME_SIZE`) after it; nothing is sized by what
+//! the peer sends. A frame is
 //! read header first: the header is decoded (which checks `total_len`
 //! against 20..=MAX_FRAME_SIZE, the flags, status and request id) before
 //! any body byte is read, and exactly `total_len - 20` body bytes follow.
@@ -15,6 +16,10 @@ use crate::kbase::sys::monotonic_ms;
 use crate::proto::{DecodeError, FrameHeader, HEADER_LEN, MAX_FRAME_SIZE};
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
+
+/// The largest frame accepted before authentication (the handshake's
+/// frames are at most 20 + 78 bytes).
+pub(crate) const HANDSHAKE_FRAME_MAX: usize = 256;
 
 /// Why a session ends.
 #[derive(Clone, Copy, Debug)]
@@ -59,13 +64,23 @@ pub(crate) struct FrameIo {
 }
 
 impl FrameIo {
-    /// Allocates both buffers at `MAX_FRAME_SIZE` (kvmalloc).
-    pub(crate) fn new() -> Result<Self> {
-        let size = MAX_FRAME_SIZE as usize;
+    /// Buffers of [`HANDSHAKE_FRAME_MAX`] bytes: enough for every
+    /// handshake frame, so an unauthenticated peer costs the server almost
+    /// nothing (a longer frame is refused as `FrameTooLarge`).
+    pub(crate) fn for_handshake() -> Result<Self> {
         Ok(FrameIo {
-            rx: KVVec::from_elem(0u8, size, GFP_KERNEL)?,
-            tx: KVVec::from_elem(0u8, size, GFP_KERNEL)?,
+            rx: KVVec::from_elem(0u8, HANDSHAKE_FRAME_MAX, GFP_KERNEL)?,
+            tx: KVVec::from_elem(0u8, HANDSHAKE_FRAME_MAX, GFP_KERNEL)?,
         })
+    }
+
+    /// Replaces both buffers with ones of `MAX_FRAME_SIZE` (kvmalloc), once
+    /// the peer is authenticated.
+    pub(crate) fn grow(&mut self) -> Result {
+        let size = MAX_FRAME_SIZE as usize;
+        self.rx = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
+        self.tx = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
+        Ok(())
     }
 
     /// Reads one frame; returns its (decoded, valid) header. The body is

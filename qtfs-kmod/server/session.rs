@@ -97,7 +97,7 @@ fn run(conn: &Conn, cfg: &ServerConfig, stop: &StopToken) -> End {
         qwarn_rl!("no qtfs_auth_key set: refusing {}", conn.stream.peer_addr());
         return End::HandshakeFailed("no key configured");
     };
-    let mut io = match FrameIo::new() {
+    let mut io = match FrameIo::for_handshake() {
         Ok(io) => io,
         Err(e) => return End::Io(e.to_errno()),
     };
@@ -110,6 +110,9 @@ fn run(conn: &Conn, cfg: &ServerConfig, stop: &StopToken) -> End {
         conn.stream.peer_addr(),
         negotiated.version
     );
+    if let Err(e) = io.grow() {
+        return End::Io(e.to_errno());
+    }
     let scratch = match KVVec::from_elem(0u8, MAX_IO_SIZE as usize, GFP_KERNEL) {
         Ok(v) => v,
         Err(_) => return End::Io(ENOMEM.to_errno()),
