@@ -21,6 +21,9 @@ use kernel::prelude::*;
 /// frames are at most 20 + 78 bytes).
 pub(crate) const HANDSHAKE_FRAME_MAX: usize = 256;
 
+/// Longest time between a frame's header and the end of its body.
+pub(crate) const BODY_TIMEOUT_MS: u64 = 30_000;
+
 /// Why a session ends.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum End {
@@ -32,6 +35,8 @@ pub(crate) enum End {
     Stopping,
     /// The handshake did not finish in time.
     HandshakeTimeout,
+    /// A frame's body did not arrive in time after its header.
+    BodyTimeout,
     /// A header that breaks the framing rules (the stream cannot be trusted).
     BadHeader(DecodeError),
     /// The peer failed the handshake (with what the log should say).
@@ -49,6 +54,7 @@ impl core::fmt::Display for End {
             End::Truncated => write!(f, "closed by peer in the middle of a frame"),
             End::Stopping => write!(f, "server stopping"),
             End::HandshakeTimeout => write!(f, "handshake timed out"),
+            End::BodyTimeout => write!(f, "frame body not received in time"),
             End::BadHeader(e) => write!(f, "bad frame header: {}", e),
             End::HandshakeFailed(why) => write!(f, "handshake failed: {}", why),
             End::NotARequest => write!(f, "protocol error: a frame that is not a request"),
@@ -97,7 +103,14 @@ impl FrameIo {
         let header = FrameHeader::decode(&head).map_err(End::BadHeader)?;
         let body_len = header.body_len();
         let body = self.rx.get_mut(..body_len).ok_or(End::BadHeader(DecodeError::FrameTooLarge))?;
-        read_exact(stream, stop, deadline, body, false)?;
+        // Once a header is in, its body must follow within BODY_TIMEOUT_MS
+        // (a peer cannot park a session in the middle of a frame).
+        let body_deadline = monotonic_ms().saturating_add(BODY_TIMEOUT_MS);
+        let body_deadline = Some(deadline.map_or(body_deadline, |d| d.min(body_deadline)));
+        read_exact(stream, stop, body_deadline, body, false).map_err(|e| match (e, deadline) {
+            (End::HandshakeTimeout, None) => End::BodyTimeout,
+            (e, _) => e,
+        })?;
         Ok(header)
     }
 

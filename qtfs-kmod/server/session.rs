@@ -82,7 +82,11 @@ fn serve(conn: &Conn, cfg: &ServerConfig, stop: &StopToken) -> i32 {
     let peer = conn.stream.peer_addr();
     let why = run(conn, cfg, stop);
     match why {
-        End::HandshakeFailed(_) | End::HandshakeTimeout | End::BadHeader(_) | End::NotARequest => {
+        End::HandshakeFailed(_)
+        | End::HandshakeTimeout
+        | End::BodyTimeout
+        | End::BadHeader(_)
+        | End::NotARequest => {
             qwarn_rl!("connection from {} dropped ({})", peer, why)
         }
         End::Io(_) => qwarn!("connection from {} closed ({})", peer, why),

@@ -515,6 +515,7 @@ fn garbage(t: &Target) -> Result<()> {
         Expect::Dropped,
     )?;
 
+    stalled_body(t)?;
     semantics(t)?;
     random_requests(t, 3000)?;
 
@@ -522,6 +523,28 @@ fn garbage(t: &Target) -> Result<()> {
     let mut p = session(t)?;
     p.ping().context("ping after the garbage")?;
     println!("ok: the server still answers after the garbage");
+    Ok(())
+}
+
+/// A header followed by part of its body, then silence: the server must
+/// drop the connection once its body timeout (30 s) runs out.
+fn stalled_body(t: &Target) -> Result<()> {
+    let mut p = session(t)?;
+    let mut f = frame(0x0013, 0, 100, 0, &[0u8; 10]);
+    f[..4].copy_from_slice(&1000u32.to_le_bytes());
+    p.stream().write_all(&f)?;
+    p.stream().set_read_timeout(Some(Duration::from_secs(90)))?;
+    let t0 = std::time::Instant::now();
+    let got = read_frame(p.stream());
+    match got {
+        Ok(None) => {}
+        Err(ref e) if is_reset(e) => {}
+        _ => bail!("stalled body: expected a drop, got {}", describe(&got)),
+    }
+    println!(
+        "ok: a body that never completes: connection dropped after {} s",
+        t0.elapsed().as_secs()
+    );
     Ok(())
 }
 
