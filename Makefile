@@ -39,7 +39,9 @@ lint:
 	cargo clippy --locked --workspace --all-targets -- -D warnings
 
 unit:
-	cargo test --locked --workspace
+	@# One test at a time: the rexec tests start real servers and a hundred
+	@# processes, and on 2 cores they must not starve each other (about 20 s).
+	cargo test --locked --workspace -- --test-threads=1
 	@# The modules' pure-Rust parameter validation, as a userspace test binary.
 	@mkdir -p build
 	rustc --edition 2021 --test qtfs-kmod/kbase/config.rs -o build/kbase-config-test
