@@ -405,13 +405,18 @@ impl Session {
         // file on its pipes. The drain timeout only counts time a pump waits
         // for the pipe (a leftover process holding it open), never time it
         // waits for a slow client (backpressure).
+        // Idleness before the exit does not count: a pump that waited while
+        // the process slept may not have been scheduled yet to read its last
+        // output.
         let drain = Duration::from_millis(cfg.session.drain_timeout_ms);
+        let exited_at = std::time::Instant::now();
         for (mut handle, st) in [out_pump, err_pump].into_iter().flatten() {
             loop {
                 tokio::select! {
                     _ = &mut handle => break,
                     _ = tokio::time::sleep(Duration::from_millis(20)) => {
-                        if st.idle_for().is_some_and(|d| d > drain) {
+                        let idle = st.idle_for().map(|d| d.min(exited_at.elapsed()));
+                        if idle.is_some_and(|d| d > drain) {
                             handle.abort();
                             break;
                         }
