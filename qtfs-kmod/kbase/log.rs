@@ -53,6 +53,8 @@ macro_rules! qinfo {
     };
 }
 
+// Not every module logs at debug level.
+#[allow(unused_macros)]
 macro_rules! qdebug {
     ($($arg:tt)*) => {
         if $crate::kbase::log::enabled($crate::kbase::config::LogLevel::Debug) {

@@ -4,8 +4,7 @@
 //!
 //! Every blocking call is bounded by the socket's timeouts (set here, never
 //! left at "forever") and sleeps interruptibly, so `kthread_stop()` (which
-//! raises `TIF_NOTIFY_SIGNAL`) or a [`TcpListener::shutdown`] /
-//! [`TcpStream::shutdown`] from another thread wakes it at once.
+//! raises `TIF_NOTIFY_SIGNAL`) wakes it at once.
 //!
 //! C headers: [`include/linux/net.h`](srctree/include/linux/net.h),
 //! [`include/net/sock.h`](srctree/include/net/sock.h); the parts that need
@@ -37,7 +36,6 @@ extern "C" {
 
 const EINPROGRESS: c_int = 115;
 const ETIMEDOUT: c_int = 110;
-const ENOTCONN: c_int = 107;
 
 /// Whether `e` only means "interrupted" (a signal, or `kthread_stop()`), so
 /// the caller should check whether it is asked to stop and otherwise retry.
@@ -65,7 +63,7 @@ struct Socket(NonNull<bindings::socket>);
 unsafe impl Send for Socket {}
 // SAFETY: Every method takes `&self` and calls a socket-layer function that
 // does its own locking (`lock_sock`), so concurrent calls from several
-// threads (e.g. `shutdown` while another thread waits in `accept`) are safe.
+// threads are safe.
 unsafe impl Sync for Socket {}
 
 impl Socket {
@@ -89,19 +87,6 @@ impl Socket {
         // SAFETY: `self.0` is a valid socket (type invariant); the shim takes
         // the socket lock around the two `WRITE_ONCE`s.
         unsafe { qtfs_shim_set_timeouts(self.as_ptr(), rcv_ms, snd_ms) };
-    }
-
-    /// Shuts both directions down, waking every thread blocked on the
-    /// socket. Harmless on a socket that is not connected.
-    fn shutdown(&self) {
-        // SAFETY: `self.0` is a valid socket (type invariant);
-        // `kernel_sock_shutdown` locks it.
-        let ret = unsafe {
-            bindings::kernel_sock_shutdown(self.as_ptr(), bindings::sock_shutdown_cmd_SHUT_RDWR)
-        };
-        if ret != 0 && ret != -ENOTCONN {
-            crate::kbase::log::qdebug!("socket shutdown: error {}", ret);
-        }
     }
 
     /// The remote (`peer`) or local address.
@@ -157,7 +142,7 @@ impl TcpListener {
 
     /// Waits for a connection, at most the accept timeout given to
     /// [`Self::bind`] (then `EAGAIN`, see [`is_timeout`]); interruptible
-    /// (see [`is_interrupted`]); `EINVAL` once [`Self::shutdown`] was called.
+    /// (see [`is_interrupted`]).
     pub(crate) fn accept(&self) -> Result<TcpStream> {
         let mut new: *mut bindings::socket = core::ptr::null_mut();
         // SAFETY: `self.sock` is a valid listening socket (invariant of
@@ -171,11 +156,6 @@ impl TcpListener {
         let peer = sock.addr(true)?;
         let local = sock.addr(false)?;
         Ok(TcpStream { sock, peer, local })
-    }
-
-    /// Stops listening and wakes a thread blocked in [`Self::accept`].
-    pub(crate) fn shutdown(&self) {
-        self.sock.shutdown();
     }
 }
 
@@ -254,8 +234,8 @@ impl TcpStream {
         Ok(())
     }
 
-    /// Receives up to `buf.len()` bytes; `Ok(0)` means the peer closed (or
-    /// [`Self::shutdown`] was called). Bounded by the receive timeout and
+    /// Receives up to `buf.len()` bytes; `Ok(0)` means the peer closed.
+    /// Bounded by the receive timeout and
     /// interruptible.
     pub(crate) fn recv(&self, buf: &mut [u8]) -> Result<usize> {
         let mut vec = bindings::kvec {
@@ -275,11 +255,5 @@ impl TcpStream {
         to_result(ret)?;
         // `ret` is non-negative here and at most `buf.len()`.
         Ok(ret as usize)
-    }
-
-    /// Shuts both directions down: the peer sees the end of the stream and a
-    /// thread blocked in [`Self::recv`] returns.
-    pub(crate) fn shutdown(&self) {
-        self.sock.shutdown();
     }
 }
