@@ -72,6 +72,9 @@ fn wire_attr(a: &Attr) -> Result<WireAttr, Errno> {
             sec: a.ctime_sec,
             nsec: a.ctime_nsec,
         },
+        generation: 0,
+        change: 0,
+        flags: crate::proto::NodeFlags::default(),
     })
 }
 

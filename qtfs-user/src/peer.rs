@@ -318,8 +318,14 @@ impl<S: Read + Write> Peer<S> {
     pub fn mkdir(&mut self, parent: u64, name: &[u8]) -> Result<(u64, WireAttr)> {
         let name = Name::new(name).context("bad name")?;
         let mode = qtfs_proto::Permissions::new(0o755).context("mode")?;
+        let umask = qtfs_proto::Permissions::new(0o022).context("umask")?;
         self.op(
-            Request::Mkdir(qtfs_proto::MkdirRequest { parent, name, mode }),
+            Request::Mkdir(qtfs_proto::MkdirRequest {
+                parent,
+                name,
+                mode,
+                umask,
+            }),
             |r| match r {
                 Reply::Mkdir(e) => Some((e.node, e.attr)),
                 _ => None,

@@ -4,6 +4,7 @@
 //! or `struct iattr`: fixed-width little-endian fields, device numbers split
 //! into major and minor, times as seconds and nanoseconds.
 
+use super::flags::NodeFlags;
 use super::wire::{Codec, DecodeError, Describe, EncodeError, Field, Reader, Writer};
 
 /// Nanosecond value that asks `Setattr` to use the server's current time
@@ -252,6 +253,17 @@ wire_struct! {
         pub mtime: Timestamp,
         /// Last change of the inode.
         pub ctime: Timestamp,
+        /// Generation of the inode (`i_generation`): with `(dev, ino)` it
+        /// names one file for the life of the server's file system; an
+        /// inode number reused for a new file comes with another one.
+        pub generation: u32,
+        /// The file system's change cookie (`i_version`) when it keeps one,
+        /// else 0: any change of data or metadata changes it, even within
+        /// one timestamp tick. With 0, clients compare `mtime`, `ctime` and
+        /// `size`.
+        pub change: u64,
+        /// What kind of node this is for caching (`PSEUDO`, ...).
+        pub flags: NodeFlags,
     }
 }
 

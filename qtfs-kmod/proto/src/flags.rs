@@ -71,6 +71,24 @@ macro_rules! flag_set {
 }
 
 flag_set! {
+    /// What the server knows about a node beyond its `stat` (in [`WireAttr`](super::attr::WireAttr)).
+    NodeFlags(u32) {
+        /// The node lives on a pseudo file system of the server (procfs,
+        /// sysfs, cgroup, kernfs, debugfs, tracefs...): its size says
+        /// nothing about its contents, which change on their own. A client
+        /// caches neither its pages nor its size and sends every read and
+        /// write to the server.
+        PSEUDO = 1 << 0;
+        /// The node is a mount point on the server that the export does
+        /// not let clients cross (not `crossmnt`): it shows as an empty
+        /// directory.
+        MOUNTPOINT = 1 << 1;
+        /// The export holding the node is read-only.
+        READ_ONLY = 1 << 2;
+    }
+}
+
+flag_set! {
     /// `open(2)` flags (asm-generic values; an arm64 or x86-64 client sends
     /// its own values unchanged, other architectures translate). The access
     /// mode is the low two bits: 0 read-only, 1 write-only, 2 read-write;

@@ -126,14 +126,14 @@ operations! {
     Fsync => FsyncRequest, EmptyReply;
     Release => ReleaseRequest, EmptyReply;
     Readdir => ReaddirRequest, ReaddirReply<'a>;
-    Mkdir => MkdirRequest<'a>, EntryReply;
-    Rmdir => RmdirRequest<'a>, EmptyReply;
-    Unlink => UnlinkRequest<'a>, EmptyReply;
-    Rename => RenameRequest<'a>, EmptyReply;
-    Link => LinkRequest<'a>, EntryReply;
-    Symlink => SymlinkRequest<'a>, EntryReply;
+    Mkdir => MkdirRequest<'a>, NewEntryReply;
+    Rmdir => RmdirRequest<'a>, RemoveReply;
+    Unlink => UnlinkRequest<'a>, RemoveReply;
+    Rename => RenameRequest<'a>, RenameReply;
+    Link => LinkRequest<'a>, NewEntryReply;
+    Symlink => SymlinkRequest<'a>, NewEntryReply;
     Readlink => ReadlinkRequest, ReadlinkReply<'a>;
-    Mknod => MknodRequest<'a>, EntryReply;
+    Mknod => MknodRequest<'a>, NewEntryReply;
     Statfs => StatfsRequest, StatfsReply;
     GetXattr => GetXattrRequest<'a>, GetXattrReply<'a>;
     SetXattr => SetXattrRequest<'a>, EmptyReply;
@@ -146,6 +146,7 @@ operations! {
     RemoteMount => RemoteMountRequest<'a>, EmptyReply;
     RemoteUmount => RemoteUmountRequest, EmptyReply;
     RemoteKill => RemoteKillRequest, EmptyReply;
+    Cancel => CancelRequest, EmptyReply;
 }
 
 /// A decoded request frame.

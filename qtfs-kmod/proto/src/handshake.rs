@@ -30,9 +30,9 @@ use super::wire::{Codec, DecodeError, Describe, EncodeError, Field, Reader, Writ
 /// (0x53465451 little-endian).
 pub const MAGIC: u32 = u32::from_le_bytes(*b"QTFS");
 /// The newest protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 /// The oldest protocol version this crate speaks.
-pub const MIN_PROTOCOL_VERSION: u16 = 1;
+pub const MIN_PROTOCOL_VERSION: u16 = 2;
 /// Length of each nonce.
 pub const NONCE_LEN: usize = 32;
 /// Shortest pre-shared key a peer should accept.

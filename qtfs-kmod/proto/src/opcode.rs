@@ -113,6 +113,8 @@ opcodes! {
     RemoteUmount = 0x002F, Capabilities::REMOTE_MOUNT;
     /// Send a signal to a process on the server.
     RemoteKill = 0x0030, Capabilities::REMOTE_KILL;
+    /// Stop waiting for a request (see `CancelRequest`).
+    Cancel = 0x0031, Capabilities::NONE;
     /// Server-initiated readiness event (flag EVENT, request id 0).
     PollEvent = 0x0100, Capabilities::POLL_EVENTS;
 }

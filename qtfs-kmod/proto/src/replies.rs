@@ -51,6 +51,40 @@ wire_struct! {
         pub handle: u64,
         /// Attributes.
         pub attr: WireAttr,
+        /// The parent directory's attributes after the operation.
+        pub parent: WireAttr,
+    }
+}
+
+wire_struct! {
+    /// A new entry (mkdir, mknod, symlink, link): the node, as in
+    /// [`EntryReply`], and its directory after the change.
+    pub struct NewEntryReply {
+        /// Opaque node id (one lookup reference).
+        pub node: u64,
+        /// Its attributes.
+        pub attr: WireAttr,
+        /// The parent directory's attributes after the operation.
+        pub parent: WireAttr,
+    }
+}
+
+wire_struct! {
+    /// An entry removed (unlink, rmdir): the directory after the change.
+    pub struct RemoveReply {
+        /// The parent directory's attributes after the operation.
+        pub parent: WireAttr,
+    }
+}
+
+wire_struct! {
+    /// A rename: both directories after the change (the same attributes
+    /// twice when they are one directory).
+    pub struct RenameReply {
+        /// The source directory's attributes.
+        pub old_parent: WireAttr,
+        /// The target directory's attributes.
+        pub new_parent: WireAttr,
     }
 }
 
@@ -67,6 +101,8 @@ wire_struct! {
     pub struct WriteReply {
         /// Bytes written.
         pub written: IoSize,
+        /// The file's attributes after the write (size, times).
+        pub attr: WireAttr,
     }
 }
 

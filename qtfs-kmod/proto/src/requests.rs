@@ -103,8 +103,11 @@ wire_struct! {
         pub name: Name<'a>,
         /// Open flags (`O_CREAT` implied).
         pub flags: OpenFlags,
-        /// Permission bits, umask already applied by the client.
+        /// Permission bits as the caller asked, before the umask.
         pub mode: Permissions,
+        /// The caller's umask, applied by the server as a local file system
+        /// would (not where the directory's default ACL replaces it).
+        pub umask: Permissions,
     }
 }
 
@@ -169,8 +172,10 @@ wire_struct! {
         pub parent: u64,
         /// New entry name.
         pub name: Name<'a>,
-        /// Permission bits, umask applied.
+        /// Permission bits as the caller asked, before the umask.
         pub mode: Permissions,
+        /// The caller's umask (see `CreateRequest`).
+        pub umask: Permissions,
     }
 }
 
@@ -250,8 +255,10 @@ wire_struct! {
         pub parent: u64,
         /// New entry name.
         pub name: Name<'a>,
-        /// File type and permission bits (umask applied).
+        /// File type and permission bits, before the umask.
         pub mode: FileMode,
+        /// The caller's umask (see `CreateRequest`).
+        pub umask: Permissions,
         /// Device major number (devices only, else 0).
         pub rdev_major: u32,
         /// Device minor number (devices only, else 0).
@@ -393,5 +400,18 @@ wire_struct! {
         pub pid: i32,
         /// Signal number, 0..=64 (0 checks existence).
         pub signal: Signal,
+    }
+}
+
+wire_struct! {
+    /// Tells the server that the client stopped waiting for request
+    /// `target` (its caller was killed or timed out). A request still
+    /// queued is dropped and answered `ECANCELED`; one being performed is
+    /// interrupted where the operation allows it (a blocked FIFO open or
+    /// read). The reply to `Cancel` itself is empty and comes whether or
+    /// not `target` was found.
+    pub struct CancelRequest {
+        /// The request id to cancel.
+        pub target: u64,
     }
 }

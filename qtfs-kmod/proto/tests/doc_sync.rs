@@ -60,10 +60,10 @@ fn wire_type(ty: &str) -> (String, String) {
         "Whence" => fixed("u8 enum `Whence`", 1),
         "FileType" => fixed("u8 enum `FileType`", 1),
         "Timestamp" | "TimeUpdate" => (format!("`{ty}`"), "12".into()),
-        "WireAttr" => (format!("`{ty}`"), "96".into()),
+        "WireAttr" => (format!("`{ty}`"), "112".into()),
         "StatFs" => (format!("`{ty}`"), "72".into()),
         "OpenFlags" | "RenameFlags" | "SetAttrMask" | "XattrFlags" | "UmountFlags"
-        | "PollEvents" => (format!("u32 flags `{ty}`"), "4".into()),
+        | "PollEvents" | "NodeFlags" => (format!("u32 flags `{ty}`"), "4".into()),
         "MountFlags" => (format!("u64 flags `{ty}`"), "8".into()),
         "Groups" => (
             "u32 count + count × u32".into(),
@@ -260,6 +260,7 @@ fn sections() -> BTreeMap<&'static str, String> {
     s.insert("errno", t);
 
     let mut t = String::new();
+    flag_table(&mut t, "NodeFlags", NodeFlags::ALL, |f| f.bits().into());
     flag_table(&mut t, "OpenFlags", OpenFlags::ALL, |f| f.bits().into());
     flag_table(&mut t, "RenameFlags", RenameFlags::ALL, |f| f.bits().into());
     flag_table(&mut t, "SetAttrMask", SetAttrMask::ALL, |f| f.bits().into());
@@ -381,6 +382,9 @@ fn documented_sizes_are_the_encoded_sizes() {
         atime: Timestamp::default(),
         mtime: Timestamp::default(),
         ctime: Timestamp::default(),
+        generation: 0,
+        change: 0,
+        flags: NodeFlags::default(),
     };
     assert_eq!(size(&attr), wire_type("WireAttr").1);
     assert_eq!(size(&Timestamp::default()), wire_type("Timestamp").1);

@@ -145,6 +145,9 @@ impl Src<'_> {
             atime: self.timestamp(),
             mtime: self.timestamp(),
             ctime: self.timestamp(),
+            generation: self.u32(),
+            change: self.u64(),
+            flags: NodeFlags::from_bits(self.u32() & NodeFlags::KNOWN).unwrap(),
         }
     }
     pub fn open_flags(&mut self) -> OpenFlags {
@@ -257,6 +260,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
             name,
             flags: s.open_flags(),
             mode: s.permissions(),
+            umask: s.permissions(),
         }),
         Request::Read(ReadRequest {
             handle: s.u64(),
@@ -282,6 +286,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
             parent: s.u64(),
             name,
             mode: s.permissions(),
+            umask: s.permissions(),
         }),
         Request::Rmdir(RmdirRequest {
             parent: s.u64(),
@@ -313,6 +318,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
             parent: s.u64(),
             name,
             mode: s.file_mode(),
+            umask: s.permissions(),
             rdev_major: s.u32(),
             rdev_minor: s.u32(),
         }),
@@ -366,6 +372,7 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
             pid: s.u32() as i32,
             signal: Signal::new(s.u32() % 65).unwrap(),
         }),
+        Request::Cancel(CancelRequest { target: s.u64() }),
     ]
 }
 
@@ -378,6 +385,11 @@ pub fn replies(p: &Pool) -> Vec<Reply<'_>> {
     let entry = |s: &mut Src<'_>| EntryReply {
         node: s.u64(),
         attr: s.attr(),
+    };
+    let new_entry = |s: &mut Src<'_>| NewEntryReply {
+        node: s.u64(),
+        attr: s.attr(),
+        parent: s.attr(),
     };
     vec![
         Reply::Ping(EmptyReply {}),
@@ -394,10 +406,12 @@ pub fn replies(p: &Pool) -> Vec<Reply<'_>> {
             node: s.u64(),
             handle: s.u64(),
             attr: s.attr(),
+            parent: s.attr(),
         }),
         Reply::Read(ReadReply { data }),
         Reply::Write(WriteReply {
             written: s.io_size(),
+            attr: s.attr(),
         }),
         Reply::Fsync(EmptyReply {}),
         Reply::Release(EmptyReply {}),
@@ -405,16 +419,19 @@ pub fn replies(p: &Pool) -> Vec<Reply<'_>> {
             entries,
             eof: s.bool(),
         }),
-        Reply::Mkdir(entry(&mut s)),
-        Reply::Rmdir(EmptyReply {}),
-        Reply::Unlink(EmptyReply {}),
-        Reply::Rename(EmptyReply {}),
-        Reply::Link(entry(&mut s)),
-        Reply::Symlink(entry(&mut s)),
+        Reply::Mkdir(new_entry(&mut s)),
+        Reply::Rmdir(RemoveReply { parent: s.attr() }),
+        Reply::Unlink(RemoveReply { parent: s.attr() }),
+        Reply::Rename(RenameReply {
+            old_parent: s.attr(),
+            new_parent: s.attr(),
+        }),
+        Reply::Link(new_entry(&mut s)),
+        Reply::Symlink(new_entry(&mut s)),
         Reply::Readlink(ReadlinkReply {
             target: Path::new(&p.path).unwrap(),
         }),
-        Reply::Mknod(entry(&mut s)),
+        Reply::Mknod(new_entry(&mut s)),
         Reply::Statfs(StatfsReply { stat: s.statfs() }),
         Reply::GetXattr(GetXattrReply {
             size: s.xattr_size(),
@@ -438,6 +455,7 @@ pub fn replies(p: &Pool) -> Vec<Reply<'_>> {
         Reply::RemoteMount(EmptyReply {}),
         Reply::RemoteUmount(EmptyReply {}),
         Reply::RemoteKill(EmptyReply {}),
+        Reply::Cancel(EmptyReply {}),
     ]
 }
 
