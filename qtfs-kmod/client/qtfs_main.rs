@@ -1,56 +1,83 @@
 // SPDX-License-Identifier: GPL-2.0
 //! qtfs.ko: the DPU side of qtfs.
 //!
-//! At load it validates its parameters (`kbase::param`), registers the file
-//! system type `qtfs` (`fs_type`; mounting is refused until the remote VFS
-//! lands) and opens one TCP connection to the server (`conn`), kept until
-//! unload. Unloading closes the connection and unregisters the type.
+//! At load it validates its parameters (`kbase::param`), keeps the server
+//! address and key (`client`) and registers the file system type `qtfs`
+//! (`fs`). The first mount connects and authenticates (`transport`); all
+//! mounts share that connection. The VFS side is laid out like Linux's
+//! fs/9p: `vfs_super`, `vfs_inode`, `vfs_dentry`, `vfs_dir`, `vfs_file`,
+//! over `node` (per-inode state) and `transport`.
 
 use kernel::prelude::*;
 
-mod conn;
-mod fs_type;
+mod client;
+mod fs;
 #[path = "../kbase/mod.rs"]
 mod kbase;
+mod node;
+mod options;
+#[forbid(unsafe_code)]
+#[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
+#[path = "../proto/src/lib.rs"]
+mod proto;
+mod transport;
+mod vfs_dentry;
+mod vfs_dir;
+mod vfs_file;
+mod vfs_inode;
+mod vfs_super;
 
 use kbase::config::Role;
-use kbase::fs::Registration;
-use kbase::log::qinfo;
-use kbase::net::TcpStream;
+use kbase::fs::{FsType, Registration};
+use kbase::log::{qinfo, qwarn};
+use kernel::c_str;
 
 module! {
-    type: Qtfs,
+    type: QtfsModule,
     name: "qtfs",
     author: "qtfs-rs",
     description: "qtfs client: the HOST's files on the DPU",
     license: "GPL",
 }
 
-struct Qtfs {
-    // Fields drop in this order: the connection, then the registration.
-    _conn: Option<TcpStream>,
+kbase::vfsc::mount::remote_fs_entry_points!(crate::fs::Qtfs);
+
+static QTFS_FS_TYPE: FsType = FsType::with_context(
+    c_str!("qtfs"),
+    kbase::vfsc::mount::qtfs_shim_init_fs_context,
+    kbase::vfsc::mount::qtfs_shim_kill_sb,
+);
+
+struct QtfsModule {
+    // Dropped in this order: the type (no new mounts; none exist, or the
+    // module could not be unloading), then the client state.
     _fs: Registration,
+    _client: client::Registration,
 }
 
-impl kernel::Module for Qtfs {
+impl kernel::Module for QtfsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let cfg = kbase::param::load(Role::Client)?;
         kbase::log::set_level(cfg.log_level);
-        let fs = fs_type::register(module)?;
-        let conn = conn::connect_at_load(cfg.server);
+        let key = kbase::param::load_client_key()?;
+        if key.is_none() {
+            qwarn!("no qtfs_auth_key set: mounts will be refused");
+        }
+        let client = client::Registration::new(cfg.server, key)?;
+        let fs = Registration::register(&QTFS_FS_TYPE, module)?;
         qinfo!(
             "loaded (server {}, log level {})",
             cfg.server,
             cfg.log_level.name()
         );
-        Ok(Qtfs {
-            _conn: conn,
+        Ok(QtfsModule {
             _fs: fs,
+            _client: client,
         })
     }
 }
 
-impl Drop for Qtfs {
+impl Drop for QtfsModule {
     fn drop(&mut self) {
         qinfo!("unloading");
     }

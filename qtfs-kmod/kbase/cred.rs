@@ -75,3 +75,48 @@ impl Drop for CredGuard {
         unsafe { qtfs_shim_revert_creds(self.old.as_ptr()) };
     }
 }
+
+extern "C" {
+    fn qtfs_shim_current_creds(
+        fsuid: *mut u32,
+        fsgid: *mut u32,
+        groups: *mut u32,
+        max: c_int,
+        umask: *mut u32,
+    ) -> c_int;
+}
+
+/// Who the current task is for file access: what a request carries.
+#[derive(Clone, Copy)]
+pub(crate) struct Ids {
+    pub(crate) fsuid: u32,
+    pub(crate) fsgid: u32,
+    /// The first [`MAX_GROUPS`] supplementary groups.
+    pub(crate) groups: [u32; MAX_GROUPS],
+    pub(crate) ngroups: usize,
+    pub(crate) umask: u32,
+}
+
+/// The current task's [`Ids`] (ids in the initial user namespace).
+pub(crate) fn current_ids() -> Ids {
+    let mut ids = Ids {
+        fsuid: 0,
+        fsgid: 0,
+        groups: [0; MAX_GROUPS],
+        ngroups: 0,
+        umask: 0,
+    };
+    // SAFETY: every pointer is valid for writes; `groups` has room for
+    // `MAX_GROUPS` ids, the bound passed.
+    let n = unsafe {
+        qtfs_shim_current_creds(
+            &mut ids.fsuid,
+            &mut ids.fsgid,
+            ids.groups.as_mut_ptr(),
+            MAX_GROUPS as c_int,
+            &mut ids.umask,
+        )
+    };
+    ids.ngroups = usize::try_from(n).unwrap_or(0).min(MAX_GROUPS);
+    ids
+}

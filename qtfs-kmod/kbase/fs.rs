@@ -70,6 +70,27 @@ impl FsType {
     }
 }
 
+impl FsType {
+    /// A type whose mounts are set up by the C `init_fs_context` given
+    /// (which installs its `fs_context` operations) and torn down by
+    /// `kill_sb`.
+    pub(crate) const fn with_context(
+        name: &'static CStr,
+        init_fs_context: unsafe extern "C" fn(*mut bindings::fs_context) -> c_int,
+        kill_sb: unsafe extern "C" fn(*mut bindings::super_block),
+    ) -> Self {
+        // SAFETY: as in `new`: all-zero is the empty `file_system_type`.
+        let mut t: bindings::file_system_type = unsafe { core::mem::zeroed() };
+        t.name = name.as_char_ptr();
+        t.init_fs_context = Some(init_fs_context);
+        t.kill_sb = Some(kill_sb);
+        FsType {
+            inner: Opaque::new(t),
+            registered: AtomicBool::new(false),
+        }
+    }
+}
+
 /// A registered [`FsType`]: listed in `/proc/filesystems` until dropped.
 pub(crate) struct Registration {
     fs: &'static FsType,

@@ -16,17 +16,29 @@
 //! - [`sys`]: random bytes, a monotonic clock, a rate limit;
 //! - [`vfs`]: paths and open files (lookup, getattr, statfs, readlink,
 //!   read, readdir), released on drop;
-//! - [`cred`]: running the current thread with a caller's credentials.
+//! - [`cred`]: running the current thread with a caller's credentials, and
+//!   reading the current task's;
+//! - [`completion`]: a killable, bounded one-shot wait;
+//! - [`nofs`]: a scope whose allocations do not recurse into file systems;
+//! - `vfsc` (client only): the VFS objects a file system is handed, its
+//!   operation tables and its mount.
 //!
 //! A module uses only part of it, hence `dead_code` is allowed here.
 #![allow(dead_code)]
 
+pub(crate) mod completion;
 pub(crate) mod config;
 pub(crate) mod cred;
+pub(crate) mod errno;
 pub(crate) mod fs;
 pub(crate) mod kthread;
 pub(crate) mod log;
 pub(crate) mod net;
+pub(crate) mod nofs;
 pub(crate) mod param;
 pub(crate) mod sys;
 pub(crate) mod vfs;
+/// The VFS seen from a file system (the client only: its C half is
+/// `shim/client_vfs_shim.c`).
+#[cfg(qtfs_client)]
+pub(crate) mod vfsc;

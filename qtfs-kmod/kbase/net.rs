@@ -32,6 +32,7 @@ extern "C" {
     ) -> c_int;
     fn qtfs_shim_set_reuseaddr(sock: *mut bindings::socket);
     fn qtfs_shim_set_timeouts(sock: *mut bindings::socket, rcv_ms: c_uint, snd_ms: c_uint);
+    fn qtfs_shim_sock_nofs(sock: *mut bindings::socket);
 }
 
 const EINPROGRESS: c_int = 115;
@@ -194,6 +195,13 @@ impl TcpStream {
     /// The local end.
     pub(crate) fn local_addr(&self) -> SockAddr {
         self.local
+    }
+
+    /// Makes the socket's own allocations `GFP_NOFS` (a file system's
+    /// transport must not recurse into reclaim of its own pages).
+    pub(crate) fn set_nofs(&self) {
+        // SAFETY: valid socket (invariant of `Socket`); a plain field store.
+        unsafe { qtfs_shim_sock_nofs(self.sock.as_ptr()) };
     }
 
     /// Bounds each [`Self::recv`] to `ms` milliseconds (then `EAGAIN`).

@@ -115,3 +115,24 @@ pub(crate) fn load_server() -> Result<ServerParams> {
     unsafe { qtfs_shim_wipe_auth_key() };
     result
 }
+
+/// Reads and checks the client's `qtfs_auth_key`, then wipes the parameter
+/// string. `None` when it is not set (mounts are then refused).
+pub(crate) fn load_client_key() -> Result<Option<[u8; AUTH_KEY_LEN]>> {
+    // SAFETY: the shim returns the parameter's pointer, NULL or a valid
+    // NUL-terminated string that lives as long as the module.
+    let key = unsafe { param_bytes(qtfs_shim_param_auth_key()) };
+    let result = match config::validate_server(key, None) {
+        Ok(cfg) => Ok(cfg.auth_key),
+        Err(errors) => {
+            for e in errors.iter().flatten() {
+                kernel::pr_err!("{}\n", e);
+            }
+            Err(EINVAL)
+        }
+    };
+    // SAFETY: overwrites the parameter string in place; nothing else reads
+    // it after load.
+    unsafe { qtfs_shim_wipe_auth_key() };
+    result
+}

@@ -35,3 +35,68 @@ pub(crate) fn ratelimit_ok() -> bool {
     // trylock) and returns; no preconditions.
     unsafe { qtfs_shim_ratelimit() != 0 }
 }
+
+
+/// A global of the module: set once at init, read by callbacks that can
+/// only run while the module is in use, cleared at exit.
+///
+/// # Invariants
+///
+/// `ptr` is null or points into the `Pin<KBox<T>>` owned by the live
+/// [`GlobalGuard`]; the guard clears it before freeing the box.
+pub(crate) struct ModuleGlobal<T> {
+    ptr: core::sync::atomic::AtomicPtr<T>,
+}
+
+impl<T> ModuleGlobal<T> {
+    pub(crate) const fn new() -> Self {
+        ModuleGlobal {
+            ptr: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// Publishes `value` until the guard drops.
+    pub(crate) fn set(&'static self, value: core::pin::Pin<kernel::alloc::KBox<T>>) -> GlobalGuard<T> {
+        let p = (&*value as *const T).cast_mut();
+        self.ptr.store(p, core::sync::atomic::Ordering::Release);
+        GlobalGuard {
+            global: self,
+            value: Some(value),
+        }
+    }
+
+    /// The value, between `set` and the guard's drop.
+    ///
+    /// Only file system and module callbacks call this: the VFS holds a
+    /// reference on the module for every mounted super block and while a
+    /// mount is being made, so module exit (which drops the guard) cannot
+    /// run concurrently with them.
+    pub(crate) fn get(&self) -> Option<&T> {
+        let p = self.ptr.load(core::sync::atomic::Ordering::Acquire);
+        // SAFETY: non-null means the guard is alive (type invariant), and
+        // per the above it outlives every caller.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+}
+
+/// Keeps a [`ModuleGlobal`] set.
+pub(crate) struct GlobalGuard<T: 'static> {
+    global: &'static ModuleGlobal<T>,
+    value: Option<core::pin::Pin<kernel::alloc::KBox<T>>>,
+}
+
+impl<T> GlobalGuard<T> {
+    /// The value.
+    pub(crate) fn value(&self) -> Option<&T> {
+        self.value.as_deref()
+    }
+}
+
+impl<T> Drop for GlobalGuard<T> {
+    fn drop(&mut self) {
+        self.global
+            .ptr
+            .store(core::ptr::null_mut(), core::sync::atomic::Ordering::Release);
+        drop(self.value.take());
+    }
+}

@@ -13,7 +13,12 @@
  * thin, policy-free wrapper; the Rust side (kbase/param.rs, kbase/net.rs)
  * owns the logic and documents the safety contracts.
  */
+#include <linux/completion.h>
+#include <linux/cred.h>
+#include <linux/fs_struct.h>
 #include <linux/in.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include <linux/net.h>
@@ -90,9 +95,14 @@ void qtfs_shim_wipe_auth_key(void)
 		memzero_explicit(qtfs_auth_key, strlen(qtfs_auth_key));
 }
 #else
+/* The client proves the same key (mode 0 and wiped, as on the server). */
+static char *qtfs_auth_key;
+module_param(qtfs_auth_key, charp, 0);
+MODULE_PARM_DESC(qtfs_auth_key, "pre-shared key, 64 hex digits (required to mount)");
+
 const char *qtfs_shim_param_auth_key(void)
 {
-	return NULL;
+	return qtfs_auth_key;
 }
 
 const char *qtfs_shim_param_export(void)
@@ -102,6 +112,8 @@ const char *qtfs_shim_param_export(void)
 
 void qtfs_shim_wipe_auth_key(void)
 {
+	if (qtfs_auth_key)
+		memzero_explicit(qtfs_auth_key, strlen(qtfs_auth_key));
 }
 #endif
 
@@ -194,4 +206,56 @@ void qtfs_shim_set_timeouts(struct socket *sock, unsigned int rcv_ms,
 		WRITE_ONCE(sk->sk_sndtimeo, msecs_to_jiffies(snd_ms));
 	release_sock(sk);
 }
+
+/* ---- the caller ---- */
+
+/*
+ * The current task's file-system ids, groups (at most @max, the count is
+ * returned) and umask.
+ */
+int qtfs_shim_current_creds(u32 *fsuid, u32 *fsgid, u32 *groups, int max, u32 *umask)
+{
+	const struct cred *c = current_cred();
+	struct group_info *gi = c->group_info;
+	int i, n = 0;
+
+	*fsuid = from_kuid_munged(&init_user_ns, c->fsuid);
+	*fsgid = from_kgid_munged(&init_user_ns, c->fsgid);
+	if (gi) {
+		n = gi->ngroups < max ? gi->ngroups : max;
+		for (i = 0; i < n; i++)
+			groups[i] = from_kgid_munged(&init_user_ns, gi->gid[i]);
+	}
+	*umask = current_umask();
+	return n;
+}
+
+unsigned int qtfs_shim_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+void qtfs_shim_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
+}
+
+/* Socket allocations of the transport never recurse into file systems. */
+void qtfs_shim_sock_nofs(struct socket *sock)
+{
+	sock->sk->sk_allocation = GFP_NOFS;
+}
+
+/* ---- completions ---- */
+
+void qtfs_shim_init_completion(struct completion *c)
+{
+	init_completion(c);
+}
+
+int qtfs_shim_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
 #include "vfs_shim.c"

@@ -26,6 +26,15 @@ int qtfs_shim_addr(struct socket *sock, int peer, u32 *addr, u16 *port);
 void qtfs_shim_set_timeouts(struct socket *sock, unsigned int rcv_ms,
 			    unsigned int snd_ms);
 
+/* the caller, allocation scope, completions */
+struct completion;
+int qtfs_shim_current_creds(u32 *fsuid, u32 *fsgid, u32 *groups, int max, u32 *umask);
+unsigned int qtfs_shim_nofs_save(void);
+void qtfs_shim_nofs_restore(unsigned int flags);
+void qtfs_shim_sock_nofs(struct socket *sock);
+void qtfs_shim_init_completion(struct completion *c);
+int qtfs_shim_fatal_signal_pending(void);
+
 /* vfs_shim.c */
 struct path;
 struct file;

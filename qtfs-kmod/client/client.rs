@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The module-wide state: where the server is, the key, and the one
+//! authenticated connection all mounts share (made by the first mount,
+//! made again by the next mount after it failed).
+#![forbid(unsafe_code)]
+
+use crate::kbase::config::{SockAddr, AUTH_KEY_LEN};
+use crate::kbase::log::qerr;
+use crate::transport::Conn;
+use crate::kbase::sys::{GlobalGuard, ModuleGlobal};
+use kernel::error::code::{EACCES, ENODEV};
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+
+#[pin_data]
+pub(crate) struct Client {
+    server: SockAddr,
+    key: Option<[u8; AUTH_KEY_LEN]>,
+    #[pin]
+    conn: Mutex<Option<Arc<Conn>>>,
+}
+
+/// The module's [`Client`], set between init and exit.
+static CLIENT: ModuleGlobal<Client> = ModuleGlobal::new();
+
+/// Owns the [`Client`] for the module's lifetime.
+pub(crate) struct Registration(GlobalGuard<Client>);
+
+impl Registration {
+    pub(crate) fn new(server: SockAddr, key: Option<[u8; AUTH_KEY_LEN]>) -> Result<Registration> {
+        let c = KBox::pin_init(
+            pin_init!(Client {
+                server,
+                key,
+                conn <- new_mutex!(None),
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(Registration(CLIENT.set(c)))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // No mount holds the connection any more: the module is unloading.
+        if let Some(c) = self.0.value() {
+            drop(c.conn.lock().take());
+        }
+    }
+}
+
+fn with_client<R>(f: impl FnOnce(&Client) -> Result<R>) -> Result<R> {
+    f(CLIENT.get().ok_or(ENODEV)?)
+}
+
+/// The shared connection, made (or made again) as needed.
+pub(crate) fn connection() -> Result<Arc<Conn>> {
+    with_client(|c| {
+        let Some(key) = c.key.as_ref() else {
+            qerr!("mount refused: no qtfs_auth_key given to qtfs.ko");
+            return Err(EACCES);
+        };
+        let mut slot = c.conn.lock();
+        if let Some(conn) = slot.as_ref() {
+            if !conn.is_dead() {
+                return Ok(conn.clone());
+            }
+        }
+        let conn = Conn::connect(c.server, key)?;
+        *slot = Some(conn.clone());
+        Ok(conn)
+    })
+}

@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The connection to the server: handshake, then many requests in flight
+//! from many tasks at once, matched to their replies by request id.
+//!
+//! A caller encodes its request, registers a [`Call`] under a fresh id,
+//! sends the frame (sends are serialised by a mutex; each is bounded by the
+//! socket's send timeout) and waits, killably and at most
+//! [`REQUEST_TIMEOUT_MS`], for the receive thread to hand it the reply.
+//! A caller that stops waiting (killed, timed out) takes its call out of
+//! the table and tells the server with a `Cancel`. When the connection
+//! fails, every waiting call gets `EIO` at once and the connection is
+//! marked dead; the next mount makes a new one.
+//!
+//! All socket work and allocations here run under `memalloc_nofs_save`:
+//! page reclaim must never re-enter qtfs while a reply is awaited.
+#![forbid(unsafe_code)]
+
+use crate::kbase::completion::{Completion, WaitEnd};
+use crate::kbase::config::SockAddr;
+use crate::kbase::kthread::{Kthread, StopToken};
+use crate::kbase::log::{qdebug, qinfo, qwarn};
+use crate::kbase::net::{is_interrupted, is_timeout, TcpStream};
+use crate::kbase::nofs::NoFs;
+use crate::kbase::sys::random_bytes;
+use crate::proto::{
+    decode_reply, encode_handshake, encode_request, split_frame, CancelRequest, Capabilities,
+    ClientHandshake, Credentials, Errno, FrameFlags, FrameHeader, Groups, Negotiated, Reply,
+    Request, HEADER_LEN, MAX_FRAME_SIZE,
+};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kernel::alloc::KVVec;
+use kernel::c_str;
+use crate::kbase::errno::{eproto, etimedout};
+use kernel::error::code::{EINTR, EIO, ENOMEM};
+use kernel::new_mutex;
+use kernel::new_spinlock;
+use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNodeReservation};
+use kernel::sync::{Arc, Mutex, SpinLock};
+
+/// Longest wait for the TCP connection to be set up.
+pub(crate) const CONNECT_TIMEOUT_MS: u32 = 5000;
+/// Longest wait for each handshake reply.
+const HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
+/// Longest wait for a reply. A request that blocks on the HOST longer
+/// (a FIFO with no writer) fails with `etimedout()`.
+pub(crate) const REQUEST_TIMEOUT_MS: u32 = 60_000;
+/// Longest single wait for buffer space when sending.
+const SEND_TIMEOUT_MS: u32 = 30_000;
+/// How often the receive thread checks for a stop request.
+const RECV_WAIT_MS: u32 = 1000;
+
+/// The caller of an operation, as the server must see it.
+pub(crate) type Creds = crate::kbase::cred::Ids;
+
+impl Creds {
+    /// The current task's.
+    pub(crate) fn current() -> Creds {
+        crate::kbase::cred::current_ids()
+    }
+
+    /// Root (for `Forget` and other bookkeeping).
+    pub(crate) const ROOT: Creds = Creds {
+        fsuid: 0,
+        fsgid: 0,
+        groups: [0; crate::kbase::cred::MAX_GROUPS],
+        ngroups: 0,
+        umask: 0o022,
+    };
+
+    fn wire(&self) -> Credentials<'_> {
+        Credentials {
+            uid: self.fsuid,
+            gid: self.fsgid,
+            fsuid: self.fsuid,
+            fsgid: self.fsgid,
+            groups: Groups::from_ids(self.groups.get(..self.ngroups).unwrap_or(&[])),
+        }
+    }
+}
+
+/// A kernel error from a protocol errno.
+pub(crate) fn err(e: Errno) -> Error {
+    Error::from_errno(e.to_kernel())
+}
+
+struct CallState {
+    /// The reply frame's header and body, once received.
+    header: Option<FrameHeader>,
+    body: KVVec<u8>,
+    /// Set when the connection died before the reply came.
+    failed: bool,
+}
+
+/// One request waiting for its reply.
+#[pin_data]
+struct Call {
+    #[pin]
+    done: Completion,
+    #[pin]
+    state: SpinLock<CallState>,
+}
+
+/// What the receive thread and the callers share.
+#[pin_data]
+struct Shared {
+    stream: TcpStream,
+    #[pin]
+    send: Mutex<()>,
+    #[pin]
+    calls: SpinLock<RBTree<u64, Arc<Call>>>,
+    next_id: AtomicU64,
+    dead: AtomicBool,
+    negotiated: Negotiated,
+}
+
+impl Shared {
+    /// Ends every waiting call with `EIO`.
+    fn fail_all(&self) {
+        self.dead.store(true, Ordering::Release);
+        loop {
+            let call = {
+                let mut calls = self.calls.lock();
+                let Some(key) = calls.keys().next().copied() else {
+                    break;
+                };
+                calls.remove(&key)
+            };
+            if let Some(c) = call {
+                c.state.lock().failed = true;
+                c.done.complete_all();
+            }
+        }
+    }
+}
+
+/// An authenticated connection to the server; dropping the last reference
+/// stops its receive thread and closes it.
+pub(crate) struct Conn {
+    shared: Arc<Shared>,
+    receiver: Option<Kthread>,
+    server: SockAddr,
+}
+
+impl Conn {
+    /// Connects to `server` and authenticates with `key`.
+    pub(crate) fn connect(server: SockAddr, key: &[u8]) -> Result<Arc<Conn>> {
+        let _nofs = NoFs::enter();
+        let stream = TcpStream::connect(server, CONNECT_TIMEOUT_MS)?;
+        stream.set_nofs();
+        stream.set_recv_timeout(HANDSHAKE_TIMEOUT_MS);
+        stream.set_send_timeout(SEND_TIMEOUT_MS);
+        let negotiated = handshake(&stream, key).inspect_err(|e| {
+            qwarn!("{}: handshake failed: error {}", server, e.to_errno());
+        })?;
+        stream.set_recv_timeout(RECV_WAIT_MS);
+        qinfo!(
+            "connected to {} from {} (protocol version {})",
+            server,
+            stream.local_addr(),
+            negotiated.version
+        );
+        let shared = Arc::pin_init(
+            pin_init!(Shared {
+                stream,
+                send <- new_mutex!(()),
+                calls <- new_spinlock!(RBTree::new()),
+                next_id: AtomicU64::new(16),
+                dead: AtomicBool::new(false),
+                negotiated,
+            }),
+            GFP_KERNEL,
+        )?;
+        let rx = shared.clone();
+        let receiver = Kthread::spawn(c_str!("qtfs_rx"), move |stop| {
+            let _nofs = NoFs::enter();
+            receive_loop(&rx, stop);
+            0
+        })?;
+        Ok(Arc::new(
+            Conn {
+                shared,
+                receiver: Some(receiver),
+                server,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+
+    /// Whether the connection failed (a new one is needed).
+    pub(crate) fn is_dead(&self) -> bool {
+        self.shared.dead.load(Ordering::Acquire)
+    }
+
+    /// The server it talks to.
+    pub(crate) fn server(&self) -> SockAddr {
+        self.server
+    }
+
+    /// Sends `req` as `creds` and hands the successful reply to `f`; a
+    /// failed request is its errno.
+    pub(crate) fn call<R>(
+        &self,
+        creds: &Creds,
+        req: &Request<'_>,
+        f: impl FnOnce(&Reply<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let _nofs = NoFs::enter();
+        let sh = &*self.shared;
+        if sh.dead.load(Ordering::Acquire) {
+            return Err(EIO);
+        }
+        let id = sh.next_id.fetch_add(1, Ordering::Relaxed);
+        let frame = encode(id, creds, req)?;
+        let call = Arc::pin_init(
+            pin_init!(Call {
+                done <- Completion::new(),
+                state <- new_spinlock!(CallState {
+                    header: None,
+                    body: KVVec::new(),
+                    failed: false,
+                }),
+            }),
+            GFP_KERNEL,
+        )?;
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?.into_node(id, call.clone());
+        sh.calls.lock().insert(node);
+        if let Err(e) = self.send(frame.bytes()) {
+            sh.calls.lock().remove(&id);
+            return Err(e);
+        }
+        drop(frame);
+        match call.done.wait_killable(REQUEST_TIMEOUT_MS) {
+            WaitEnd::Done => {}
+            end => {
+                let still_waiting = sh.calls.lock().remove(&id).is_some();
+                if still_waiting {
+                    self.cancel(id);
+                    return Err(if end == WaitEnd::Killed { EINTR } else { etimedout() });
+                }
+                // The reply raced with the timeout: use it.
+            }
+        }
+        let (header, body) = {
+            let mut st = call.state.lock();
+            if st.failed {
+                return Err(EIO);
+            }
+            (st.header.take(), core::mem::replace(&mut st.body, KVVec::new()))
+        };
+        let header = header.ok_or(EIO)?;
+        let reply = decode_reply(&header, &body).map_err(|_| eproto())?;
+        if reply.opcode != req.opcode().to_u16() {
+            return Err(eproto());
+        }
+        match reply.result {
+            Ok(r) => f(&r),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Sends `req` without waiting for the reply (which the receive thread
+    /// drops): for `Forget`, `Release` and `Cancel`.
+    pub(crate) fn send_oneway(&self, req: &Request<'_>) {
+        let _nofs = NoFs::enter();
+        let sh = &*self.shared;
+        if sh.dead.load(Ordering::Acquire) {
+            return;
+        }
+        let id = sh.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(frame) = encode(id, &Creds::ROOT, req) {
+            let _ = self.send(frame.bytes());
+        }
+    }
+
+    fn cancel(&self, target: u64) {
+        if self.shared.negotiated.allows(crate::proto::Opcode::Cancel) {
+            self.send_oneway(&Request::Cancel(CancelRequest { target }));
+        }
+    }
+
+    fn send(&self, frame: &[u8]) -> Result {
+        let sh = &*self.shared;
+        let r = {
+            let _guard = sh.send.lock();
+            sh.stream.send_all(frame)
+        };
+        if let Err(e) = r {
+            qwarn!("{}: send failed: error {}", self.server, e.to_errno());
+            sh.fail_all();
+            return Err(EIO);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.shared.dead.store(true, Ordering::Release);
+        if let Some(t) = self.receiver.take() {
+            t.stop();
+        }
+        self.shared.fail_all();
+        qinfo!("disconnected from {}", self.server);
+    }
+}
+
+/// Encodes a request frame into a buffer of its size.
+fn encode(id: u64, creds: &Creds, req: &Request<'_>) -> Result<Frame> {
+    // A write carries its data; everything else fits in 8 KiB (a path of
+    // 4096 bytes and two names at most).
+    let extra = match req {
+        Request::Write(w) => w.data.as_bytes().len(),
+        Request::SetXattr(s) => s.value.as_bytes().len(),
+        _ => 0,
+    };
+    let cap = (8 << 10) + extra;
+    let mut buf = KVVec::from_elem(0u8, cap, GFP_KERNEL).map_err(|_| ENOMEM)?;
+    let n = encode_request(&mut buf, id, &creds.wire(), req).map_err(|_| kernel::error::code::EINVAL)?;
+    Ok(Frame { buf, len: n })
+}
+
+/// An encoded request frame.
+struct Frame {
+    buf: KVVec<u8>,
+    len: usize,
+}
+
+impl Frame {
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+}
+
+/// The client side of the handshake, synchronous, before the receive
+/// thread starts.
+fn handshake(stream: &TcpStream, key: &[u8]) -> Result<Negotiated> {
+    let mut nonce = [0u8; 32];
+    random_bytes(&mut nonce);
+    let mut hs = ClientHandshake::new(Capabilities::NONE, nonce);
+    let mut buf = [0u8; 256];
+    let n = encode_handshake(&mut buf, 1, &hs.hello()).map_err(|_| eproto())?;
+    stream.send_all(&buf[..n])?;
+    let len = read_small_frame(stream, &mut buf)?;
+    let (h, body) = split_frame(&buf[..len]).map_err(|_| eproto())?;
+    let auth = hs.on_server_hello(key, &h, body).map_err(err)?;
+    let n = encode_handshake(&mut buf, 2, &auth).map_err(|_| eproto())?;
+    stream.send_all(&buf[..n])?;
+    let len = read_small_frame(stream, &mut buf)?;
+    let (h, body) = split_frame(&buf[..len]).map_err(|_| eproto())?;
+    hs.on_auth_reply(&h, body).map_err(err)
+}
+
+/// Reads one handshake frame (at most `buf.len()` bytes).
+fn read_small_frame(stream: &TcpStream, buf: &mut [u8]) -> Result<usize> {
+    read_exact(stream, &mut buf[..HEADER_LEN], None)?;
+    let h = FrameHeader::decode(&buf[..HEADER_LEN]).map_err(|_| eproto())?;
+    let total = h.total_len as usize;
+    if total > buf.len() {
+        return Err(eproto());
+    }
+    read_exact(stream, &mut buf[HEADER_LEN..total], None)?;
+    Ok(total)
+}
+
+/// Fills `buf`; a timeout is an error unless `stop` is given (then only a
+/// stop request or the peer end it).
+fn read_exact(stream: &TcpStream, buf: &mut [u8], stop: Option<&StopToken>) -> Result {
+    let mut got = 0;
+    while got < buf.len() {
+        if stop.is_some_and(|s| s.should_stop()) {
+            return Err(EINTR);
+        }
+        match stream.recv(&mut buf[got..]) {
+            Ok(0) => return Err(EIO),
+            Ok(n) => got += n,
+            Err(e) if stop.is_some() && (is_timeout(e) || is_interrupted(e)) => {}
+            Err(e) if is_timeout(e) => return Err(etimedout()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The receive thread: reads frames and completes their calls.
+fn receive_loop(sh: &Shared, stop: &StopToken) {
+    let why = loop {
+        let mut head = [0u8; HEADER_LEN];
+        if let Err(e) = read_exact(&sh.stream, &mut head, Some(stop)) {
+            break e;
+        }
+        let header = match FrameHeader::decode(&head) {
+            Ok(h) => h,
+            Err(_) => break eproto(),
+        };
+        let len = header.body_len();
+        if len > MAX_FRAME_SIZE as usize {
+            break eproto();
+        }
+        let mut body = match KVVec::from_elem(0u8, len, GFP_KERNEL) {
+            Ok(b) => b,
+            Err(_) => break ENOMEM,
+        };
+        if let Err(e) = read_exact(&sh.stream, &mut body, Some(stop)) {
+            break e;
+        }
+        if header.flags != FrameFlags::REPLY {
+            // Events (poll) are not subscribed to yet: nothing to wake.
+            qdebug!("ignoring a frame with flags {:#x}", header.flags.bits());
+            continue;
+        }
+        let call = sh.calls.lock().remove(&header.request_id);
+        match call {
+            Some(c) => {
+                {
+                    let mut st = c.state.lock();
+                    st.header = Some(header);
+                    st.body = body;
+                }
+                c.done.complete_all();
+            }
+            // A one-way request's reply, or one whose caller gave up.
+            None => {}
+        }
+    };
+    if why != EINTR {
+        qwarn!("connection lost: error {}", why.to_errno());
+    }
+    sh.fail_all();
+}

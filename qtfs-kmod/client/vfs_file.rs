@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Open files: open and release, reads (through the page cache, or
+//! straight from the server for pseudo files, `O_DIRECT` and
+//! `cache=none`), writes (written through to the server at once, then the
+//! cached pages of the range dropped), flush at close and fsync.
+//!
+//! Why write-through rather than a write-back cache for `write(2)`: the
+//! server then sees every write as the caller made it (whole, at its
+//! offset, with its credentials, as cgroup and sysfs files need), an
+//! error comes back to the `write` that caused it, and nothing is lost if
+//! the DPU dies. Pages dirtied through a shared mmap are written back by
+//! `writepages` with the credentials of a writable open of the file.
+#![forbid(unsafe_code)]
+
+use crate::fs::Qtfs;
+use crate::kbase::vfsc::{File, Inode, Io, Kind};
+use crate::node::{apply, apply_own, refresh, OpenState};
+use crate::proto::{
+    Data, FsyncRequest, IoSize, OpenFlags, OpenRequest, ReadRequest, ReleaseRequest, Reply,
+    Request, WriteRequest, MAX_IO_SIZE,
+};
+use crate::transport::Creds;
+use crate::vfs_super::SuperInfo;
+use core::sync::atomic::Ordering;
+use kernel::alloc::KVVec;
+use kernel::error::code::{EBADF, EINVAL, EIO};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// Per open file.
+pub(crate) struct Open {
+    pub(crate) state: Arc<OpenState>,
+}
+
+/// The open flags the server is told: access mode and the ones that
+/// change what the HOST's file does. `O_CREAT`, `O_EXCL` and `O_TRUNC` were
+/// already handled by `->create` and `->setattr`.
+const PASSED_FLAGS: u32 = 0o3 | 0o2000 | 0o4000 | 0o10000 | 0o4000000 | 0o200000 | 0o1000000;
+
+fn info(i: &Inode<Qtfs>) -> &SuperInfo {
+    i.sb().info()
+}
+
+pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>> {
+    let creds = Creds::current();
+    let mut bits = file.flags() & PASSED_FLAGS;
+    if inode.kind() == Kind::Dir {
+        bits = 0o200000;
+    }
+    let flags = OpenFlags::from_bits(bits).ok_or(EINVAL)?;
+    let (handle, attr) = info(inode).conn.call(
+        &creds,
+        &Request::Open(OpenRequest {
+            node: inode.data().id(),
+            flags,
+        }),
+        |r| match r {
+            Reply::Open(o) => Ok((o.handle, o.attr)),
+            _ => Err(EIO),
+        },
+    )?;
+    apply(inode, &attr);
+    let writable = flags.access_mode() != 0;
+    let state = Arc::new(
+        OpenState {
+            handle,
+            creds,
+            writable,
+        },
+        GFP_KERNEL,
+    );
+    let state = match state {
+        Ok(s) => s,
+        Err(e) => {
+            release_handle(inode, handle);
+            return Err(e.into());
+        }
+    };
+    let n = inode.data();
+    if inode.kind() == Kind::Regular {
+        // Close-to-open: pages cached before the HOST changed the file go.
+        if n.pages_stale.swap(false, Ordering::AcqRel) {
+            inode.write_and_wait(0, i64::MAX)?;
+            let _ = inode.invalidate_pages(0, i64::MAX);
+        }
+        if writable {
+            let mut wb = n.writeback.lock();
+            if wb.is_none() {
+                *wb = Some(state.clone());
+            }
+        }
+    }
+    Ok(KBox::new(Open { state }, GFP_KERNEL)?)
+}
+
+fn release_handle(inode: &Inode<Qtfs>, handle: u64) {
+    info(inode)
+        .conn
+        .send_oneway(&Request::Release(ReleaseRequest { handle }));
+}
+
+pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
+    if open.state.writable && inode.kind() == Kind::Regular {
+        // Mapped pages dirtied through this open go back with its handle.
+        let _ = inode.write_and_wait(0, i64::MAX);
+        let n = inode.data();
+        let mut wb = n.writeback.lock();
+        if wb.as_ref().is_some_and(|s| Arc::ptr_eq(s, &open.state)) {
+            *wb = None;
+        }
+    }
+    release_handle(inode, open.state.handle);
+}
+
+/// `close(2)`: write back what a shared mapping dirtied and report any
+/// write-back error of this open file.
+pub(crate) fn flush(file: &File<Qtfs>) -> Result {
+    let inode = file.inode();
+    if inode.kind() != Kind::Regular || !file.open().is_some_and(|o| o.state.writable) {
+        return Ok(());
+    }
+    inode.write_and_wait(0, i64::MAX)?;
+    file.check_wb_err()
+}
+
+pub(crate) fn fsync(file: &File<Qtfs>, start: i64, end: i64, datasync: bool) -> Result {
+    let inode = file.inode();
+    let open = file.open().ok_or(EBADF)?;
+    if inode.kind() == Kind::Regular {
+        inode.write_and_wait(start, end)?;
+    }
+    info(inode).conn.call(
+        &open.state.creds,
+        &Request::Fsync(FsyncRequest {
+            handle: open.state.handle,
+            datasync,
+        }),
+        |r| match r {
+            Reply::Fsync(_) => Ok(()),
+            _ => Err(EIO),
+        },
+    )?;
+    file.check_wb_err()
+}
+
+/// Reads up to `buf.len()` bytes at `pos` with `handle`; how many came.
+pub(crate) fn read_at(
+    info: &SuperInfo,
+    creds: &Creds,
+    handle: u64,
+    pos: i64,
+    buf: &mut [u8],
+) -> Result<usize> {
+    let want = buf.len().min(MAX_IO_SIZE as usize);
+    let size = IoSize::new(want as u32).ok_or(EINVAL)?;
+    let offset = u64::try_from(pos).map_err(|_| EINVAL)?;
+    info.conn.call(
+        creds,
+        &Request::Read(ReadRequest {
+            handle,
+            offset,
+            size,
+        }),
+        |r| match r {
+            Reply::Read(d) => {
+                let data = d.data.as_bytes();
+                let n = data.len().min(want);
+                buf[..n].copy_from_slice(&data[..n]);
+                Ok(n)
+            }
+            _ => Err(EIO),
+        },
+    )
+}
+
+fn uncached(inode: &Inode<Qtfs>, io: &Io<'_, Qtfs>) -> bool {
+    io.direct() || inode.data().is_pseudo() || !info(inode).opts.page_cache
+}
+
+pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
+    let file = io.file();
+    let inode = file.inode();
+    let open = file.open().ok_or(EBADF)?;
+    if !uncached(inode, io) {
+        // The size bounds what the page cache returns: keep it current.
+        refresh(inode, false)?;
+        return io.read_cached();
+    }
+    let mut total = 0usize;
+    let mut buf = KVVec::from_elem(0u8, io.remaining().min(MAX_IO_SIZE as usize), GFP_KERNEL)?;
+    while io.remaining() > 0 {
+        let chunk = io.remaining().min(buf.len());
+        let pos = io.pos();
+        let n = match read_at(info(inode), &Creds::current(), open.state.handle, pos, &mut buf[..chunk]) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if n == 0 {
+            break;
+        }
+        let copied = io.copy_out(&buf[..n]);
+        io.set_pos(pos + copied as i64);
+        total += copied;
+        if copied < n || n < chunk {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
+    let file = io.file();
+    let inode = file.inode();
+    let open = file.open().ok_or(EBADF)?;
+    if io.remaining() == 0 {
+        return Ok(0);
+    }
+    let start = io.pos();
+    let cached = inode.kind() == Kind::Regular && !uncached(inode, io);
+    if cached {
+        // Dirty mapped pages of this range must not be written over the
+        // new data later.
+        inode.write_and_wait(start, start.saturating_add(io.remaining() as i64))?;
+    }
+    let creds = Creds::current();
+    let mut buf = KVVec::from_elem(0u8, io.remaining().min(MAX_IO_SIZE as usize), GFP_KERNEL)?;
+    let mut total = 0usize;
+    let mut end = start;
+    while io.remaining() > 0 {
+        let chunk = io.remaining().min(buf.len());
+        let got = io.copy_in(&mut buf[..chunk]);
+        if got == 0 {
+            break;
+        }
+        let pos = io.pos();
+        let data = Data::new(&buf[..got]).ok_or(EINVAL)?;
+        let req = Request::Write(WriteRequest {
+            handle: open.state.handle,
+            offset: u64::try_from(pos).map_err(|_| EINVAL)?,
+            data,
+        });
+        let r = info(inode).conn.call(&creds, &req, |r| match r {
+            Reply::Write(w) => Ok((w.written.get() as usize, w.attr)),
+            _ => Err(EIO),
+        });
+        let (written, attr) = match r {
+            Ok(v) => v,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let written = written.min(got);
+        // With O_APPEND the HOST wrote at its end of file.
+        let at = if io.append() { attr.size as i64 - written as i64 } else { pos };
+        apply_own(inode, &attr);
+        io.set_pos(at + written as i64);
+        end = end.max(at + written as i64);
+        total += written;
+        if written < got {
+            break;
+        }
+    }
+    if cached && total > 0 {
+        let first = if io.append() { end - total as i64 } else { start };
+        let _ = inode.invalidate_pages(first, end);
+    }
+    Ok(total)
+}
+
+/// Fills one folio from the server (page cache reads and mmap faults).
+pub(crate) fn read_folio(
+    inode: &Inode<Qtfs>,
+    file: Option<&File<Qtfs>>,
+    folio: crate::kbase::vfsc::ReadFolio,
+) -> Result {
+    let info = info(inode);
+    let state = match file.and_then(|f| f.open()) {
+        Some(o) => o.state.clone(),
+        None => inode.data().writeback.lock().clone().ok_or(EBADF)?,
+    };
+    let mut buf = KVVec::from_elem(0u8, folio.size(), GFP_KERNEL)?;
+    let mut got = 0;
+    while got < buf.len() {
+        let n = read_at(info, &state.creds, state.handle, folio.pos() + got as i64, &mut buf[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    folio.done(&buf[..got]);
+    Ok(())
+}
+
+/// Writes back one folio's bytes dirtied through a shared mapping.
+pub(crate) fn write_folio(inode: &Inode<Qtfs>, data: &[u8], pos: i64) -> Result {
+    let state = inode.data().writeback.lock().clone().ok_or(EBADF)?;
+    let req = Request::Write(WriteRequest {
+        handle: state.handle,
+        offset: u64::try_from(pos).map_err(|_| EINVAL)?,
+        data: Data::new(data).ok_or(EINVAL)?,
+    });
+    let attr = info(inode).conn.call(&state.creds, &req, |r| match r {
+        Reply::Write(w) if w.written.get() as usize == data.len() => Ok(w.attr),
+        Reply::Write(_) => Err(EIO),
+        _ => Err(EIO),
+    })?;
+    apply_own(inode, &attr);
+    Ok(())
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Mounts: options, the connection a super block uses, the root, statfs.
+#![forbid(unsafe_code)]
+
+use crate::fs::Qtfs;
+use crate::kbase::log::{qerr, qinfo};
+use crate::kbase::vfs::FsStat;
+use crate::kbase::vfsc::{Dentry, InodeRef, SuperBlock};
+use crate::node::{inode_for, Node};
+use crate::options::Options;
+use crate::proto::{AttachRequest, NodeFlags, Path, Reply, Request, StatfsRequest, WireAttr};
+use crate::transport::{Conn, Creds};
+use kernel::error::code::{EINVAL, EIO, ENOTDIR};
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// A mount being set up.
+pub(crate) struct MountOpts {
+    pub(crate) opts: Options,
+}
+
+/// Per super block: the connection, the options, the export's root.
+pub(crate) struct SuperInfo {
+    pub(crate) conn: Arc<Conn>,
+    pub(crate) opts: Options,
+    root_node: u64,
+    root_attr: WireAttr,
+}
+
+/// `-o key[=value]`.
+pub(crate) fn param(m: &mut MountOpts, key: &[u8], value: Option<&[u8]>) -> Result {
+    m.opts.apply(key, value).map_err(|e| {
+        let k = core::str::from_utf8(key).unwrap_or("(not UTF-8)");
+        qerr!("mount option {}: {}", k, e.why());
+        EINVAL
+    })
+}
+
+/// Attaches to `source` (a HOST path: an export or beneath one).
+pub(crate) fn new_super(m: &mut MountOpts, source: &[u8]) -> Result<(KBox<SuperInfo>, bool)> {
+    let conn = crate::client::connection()?;
+    let export = Path::new(source).ok_or_else(|| {
+        qerr!("mount: bad source (a HOST path of at most 4096 bytes)");
+        EINVAL
+    })?;
+    let (node, attr) = conn.call(
+        &Creds::current(),
+        &Request::Attach(AttachRequest { export }),
+        |r| match r {
+            Reply::Attach(e) => Ok((e.node, e.attr)),
+            _ => Err(EIO),
+        },
+    ).inspect_err(|e| {
+        qerr!(
+            "mount {}: the server refused it: error {}",
+            core::str::from_utf8(source).unwrap_or("?"),
+            e.to_errno()
+        );
+    })?;
+    if attr.mode.bits() & 0o170000 != 0o040000 {
+        return Err(ENOTDIR);
+    }
+    let read_only = attr.flags.contains(NodeFlags::READ_ONLY);
+    qinfo!(
+        "mounted {} from {}",
+        core::str::from_utf8(source).unwrap_or("?"),
+        conn.server()
+    );
+    let info = KBox::new(
+        SuperInfo {
+            conn,
+            opts: m.opts,
+            root_node: node,
+            root_attr: attr,
+        },
+        GFP_KERNEL,
+    )?;
+    Ok((info, read_only))
+}
+
+pub(crate) fn root(sb: &SuperBlock<Qtfs>) -> Result<InodeRef<Qtfs>> {
+    let info: &SuperInfo = sb.info();
+    inode_for(sb, info.root_node, &info.root_attr)
+}
+
+/// A remount may change nothing of ours (the VFS applies `ro`/`rw`).
+pub(crate) fn reconfigure(sb: &SuperBlock<Qtfs>, m: &mut MountOpts) -> Result {
+    if m.opts != sb.info().opts {
+        qerr!("remount: qtfs options cannot change on a mounted file system");
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+pub(crate) fn statfs(d: &Dentry<Qtfs>) -> Result<FsStat> {
+    let inode = d.inode().ok_or(EIO)?;
+    let info: &SuperInfo = inode.sb().info();
+    let n: &Node = inode.data();
+    info.conn.call(
+        &Creds::current(),
+        &Request::Statfs(StatfsRequest { node: n.id() }),
+        |r| match r {
+            Reply::Statfs(s) => Ok(FsStat {
+                blocks: s.stat.blocks,
+                bfree: s.stat.bfree,
+                bavail: s.stat.bavail,
+                files: s.stat.files,
+                ffree: s.stat.ffree,
+                fsid: s.stat.fsid,
+                flags: s.stat.flags,
+                bsize: s.stat.bsize,
+                frsize: s.stat.frsize,
+                namelen: s.stat.namelen,
+                fs_type: s.stat.fs_type,
+            }),
+            _ => Err(EIO),
+        },
+    )
+}

@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The C half of the client's VFS layer (kbase/vfsc/), #included by
+ * client_shim.c.
+ *
+ * What is here is what Rust cannot reach: the fs_context operation table
+ * (struct fs_context_operations and the fs_parameter machinery are not in
+ * the 6.12 bindings), static inline helpers (i_size_write, dir_emit,
+ * copy_to_iter, kmap_local_folio, readahead_folio, memalloc_nofs_save,
+ * init_completion, ...) and field accessors of structures whose layout
+ * Rust should not hard-code. Every function is mechanism only: which
+ * option means what, what to send to the server and what to cache is
+ * decided in Rust (client/).
+ */
+#include <linux/backing-dev.h>
+#include <linux/completion.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/fs_context.h>
+#include <linux/fs_struct.h>
+#include <linux/highmem.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/namei.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/statfs.h>
+#include <linux/uio.h>
+#include <linux/writeback.h>
+#include <net/sock.h>
+
+#include "kbase_shim.h"
+#include "client_vfs_shim.h"
+
+/* ---- fs_context: the mount's parameters go to Rust one by one ---- */
+
+/* Implemented in Rust (kbase/vfs_client/mount.rs). */
+int qtfs_rs_fc_init(struct fs_context *fc);
+void qtfs_rs_fc_free(void *fs_private);
+int qtfs_rs_fc_param(void *fs_private, const char *key, size_t key_len,
+		     const char *value, size_t value_len, int has_value);
+int qtfs_rs_fill_super(struct super_block *sb, void *fs_private,
+		       const char *source, int silent);
+int qtfs_rs_reconfigure(struct super_block *sb, void *fs_private);
+void qtfs_rs_kill_sb_done(void *fs_info);
+
+static void qtfs_shim_fc_free(struct fs_context *fc)
+{
+	if (fc->fs_private)
+		qtfs_rs_fc_free(fc->fs_private);
+	fc->fs_private = NULL;
+}
+
+static int qtfs_shim_fc_parse_param(struct fs_context *fc, struct fs_parameter *param)
+{
+	const char *value = NULL;
+	size_t value_len = 0;
+	int has_value = 0;
+
+	if (strcmp(param->key, "source") == 0)
+		return vfs_parse_fs_param_source(fc, param);
+	if (param->type == fs_value_is_string) {
+		value = param->string;
+		value_len = param->size;
+		has_value = 1;
+	} else if (param->type != fs_value_is_flag) {
+		return invalfc(fc, "%s: unsupported value type", param->key);
+	}
+	return qtfs_rs_fc_param(fc->fs_private, param->key, strlen(param->key),
+				value, value_len, has_value);
+}
+
+static int qtfs_shim_fill_super_cb(struct super_block *sb, struct fs_context *fc)
+{
+	if (!fc->source)
+		return invalfc(fc, "no source: mount -t qtfs <HOST path> <dir>");
+	return qtfs_rs_fill_super(sb, fc->fs_private, fc->source,
+				  fc->sb_flags & SB_SILENT);
+}
+
+static int qtfs_shim_fc_get_tree(struct fs_context *fc)
+{
+	return get_tree_nodev(fc, qtfs_shim_fill_super_cb);
+}
+
+static int qtfs_shim_fc_reconfigure(struct fs_context *fc)
+{
+	return qtfs_rs_reconfigure(fc->root->d_sb, fc->fs_private);
+}
+
+static const struct fs_context_operations qtfs_shim_fc_ops = {
+	.free = qtfs_shim_fc_free,
+	.parse_param = qtfs_shim_fc_parse_param,
+	.get_tree = qtfs_shim_fc_get_tree,
+	.reconfigure = qtfs_shim_fc_reconfigure,
+};
+
+int qtfs_shim_init_fs_context(struct fs_context *fc)
+{
+	fc->ops = &qtfs_shim_fc_ops;
+	return qtfs_rs_fc_init(fc);
+}
+
+void qtfs_shim_fc_set_private(struct fs_context *fc, void *p)
+{
+	fc->fs_private = p;
+}
+
+void qtfs_shim_kill_sb(struct super_block *sb)
+{
+	void *info = sb->s_fs_info;
+
+	kill_anon_super(sb);
+	if (info)
+		qtfs_rs_kill_sb_done(info);
+}
+
+/* ---- super block ---- */
+
+int qtfs_shim_sb_setup(struct super_block *sb, unsigned long magic,
+		       const struct super_operations *sops,
+		       const struct dentry_operations *dops,
+		       const struct xattr_handler * const *xattr,
+		       void *fs_info, int read_only)
+{
+	int err;
+
+	sb->s_magic = magic;
+	sb->s_op = sops;
+	sb->s_d_op = dops;
+	sb->s_xattr = xattr;
+	sb->s_maxbytes = MAX_LFS_FILESIZE;
+	sb->s_blocksize = PAGE_SIZE;
+	sb->s_blocksize_bits = PAGE_SHIFT;
+	sb->s_time_gran = 1;
+	sb->s_fs_info = fs_info;
+	if (read_only)
+		sb->s_flags |= SB_RDONLY;
+	/* A backing device of our own, so the flusher writes dirty pages. */
+	err = super_setup_bdi(sb);
+	if (err)
+		return err;
+	sb->s_bdi->ra_pages = (1024 * 1024) / PAGE_SIZE;
+	sb->s_bdi->io_pages = sb->s_bdi->ra_pages;
+	return 0;
+}
+
+void *qtfs_shim_sb_info(struct super_block *sb)
+{
+	return sb->s_fs_info;
+}
+
+void qtfs_shim_sb_set_root(struct super_block *sb, struct dentry *root)
+{
+	sb->s_root = root;
+}
+
+int qtfs_shim_sb_rdonly(struct super_block *sb)
+{
+	return sb_rdonly(sb);
+}
+
+void qtfs_shim_statfs_fill(struct kstatfs *buf, const struct qtfs_shim_statfs *s,
+			   unsigned long magic)
+{
+	buf->f_type = magic;
+	buf->f_bsize = s->bsize;
+	buf->f_frsize = s->frsize;
+	buf->f_blocks = s->blocks;
+	buf->f_bfree = s->bfree;
+	buf->f_bavail = s->bavail;
+	buf->f_files = s->files;
+	buf->f_ffree = s->ffree;
+	buf->f_namelen = s->namelen;
+	buf->f_fsid.val[0] = (u32)s->fsid;
+	buf->f_fsid.val[1] = (u32)(s->fsid >> 32);
+}
+
+/* ---- inodes ---- */
+
+void *qtfs_shim_inode_private(const struct inode *inode)
+{
+	return inode->i_private;
+}
+
+void qtfs_shim_inode_set_private(struct inode *inode, void *p)
+{
+	inode->i_private = p;
+}
+
+struct super_block *qtfs_shim_inode_sb(const struct inode *inode)
+{
+	return inode->i_sb;
+}
+
+unsigned int qtfs_shim_inode_mode(const struct inode *inode)
+{
+	return inode->i_mode;
+}
+
+u64 qtfs_shim_inode_ino(const struct inode *inode)
+{
+	return inode->i_ino;
+}
+
+loff_t qtfs_shim_inode_size(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+struct address_space *qtfs_shim_inode_mapping(struct inode *inode)
+{
+	return inode->i_mapping;
+}
+
+int qtfs_shim_inode_is_new(const struct inode *inode)
+{
+	return !!(inode->i_state & I_NEW);
+}
+
+/*
+ * First set-up of a new inode (I_NEW): type, operations and, for device
+ * nodes, FIFOs and sockets, the kernel's own special-file operations.
+ */
+void qtfs_shim_inode_init(struct inode *inode, u64 ino, unsigned int mode,
+			  u32 rdev_major, u32 rdev_minor,
+			  const struct inode_operations *iops,
+			  const struct file_operations *fops,
+			  const struct address_space_operations *aops)
+{
+	inode->i_ino = ino;
+	inode->i_mode = mode;
+	inode->i_op = iops;
+	if (S_ISCHR(mode) || S_ISBLK(mode) || S_ISFIFO(mode) || S_ISSOCK(mode)) {
+		init_special_inode(inode, mode, MKDEV(rdev_major, rdev_minor));
+		return;
+	}
+	inode->i_fop = fops;
+	if (aops)
+		inode->i_mapping->a_ops = aops;
+	if (S_ISLNK(mode))
+		inode_nohighmem(inode);
+}
+
+/*
+ * Copies the server's attributes into the inode (the type never changes:
+ * the caller checked it). @set_size: also i_size (not while local writes
+ * are in flight, and never for pseudo files).
+ */
+void qtfs_shim_inode_set_attr(struct inode *inode, const struct qtfs_shim_attr *a,
+			      u32 generation, int set_size)
+{
+	struct timespec64 ts;
+
+	inode->i_mode = (inode->i_mode & S_IFMT) | (a->mode & ~S_IFMT);
+	i_uid_write(inode, a->uid);
+	i_gid_write(inode, a->gid);
+	set_nlink(inode, a->nlink);
+	inode->i_generation = generation;
+	inode->i_blocks = a->blocks;
+	ts.tv_sec = a->atime_sec;
+	ts.tv_nsec = a->atime_nsec;
+	inode_set_atime_to_ts(inode, ts);
+	ts.tv_sec = a->mtime_sec;
+	ts.tv_nsec = a->mtime_nsec;
+	inode_set_mtime_to_ts(inode, ts);
+	ts.tv_sec = a->ctime_sec;
+	ts.tv_nsec = a->ctime_nsec;
+	inode_set_ctime_to_ts(inode, ts);
+	if (set_size)
+		i_size_write(inode, a->size);
+}
+
+void qtfs_shim_inode_set_size(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+void qtfs_shim_inode_drop_nlink(struct inode *inode)
+{
+	if (inode->i_nlink)
+		drop_nlink(inode);
+}
+
+void qtfs_shim_inode_inc_nlink(struct inode *inode)
+{
+	inc_nlink(inode);
+}
+
+/* stat(2) from the cached attributes. */
+void qtfs_shim_fillattr(struct mnt_idmap *idmap, u32 request_mask,
+			struct inode *inode, struct kstat *stat, u32 blksize)
+{
+	generic_fillattr(idmap, request_mask, inode, stat);
+	if (blksize)
+		stat->blksize = blksize;
+}
+
+/* What a setattr request asks for, in plain fields. */
+struct qtfs_shim_iattr {
+	unsigned int valid;
+	unsigned int mode;
+	u32 uid;
+	u32 gid;
+	s64 size;
+	s64 atime_sec;
+	u32 atime_nsec;
+	s64 mtime_sec;
+	u32 mtime_nsec;
+	struct file *file;
+};
+
+void qtfs_shim_iattr_read(const struct iattr *ia, struct qtfs_shim_iattr *out)
+{
+	out->valid = ia->ia_valid;
+	out->mode = ia->ia_mode;
+	out->uid = from_kuid_munged(&init_user_ns, vfsuid_into_kuid(ia->ia_vfsuid));
+	out->gid = from_kgid_munged(&init_user_ns, vfsgid_into_kgid(ia->ia_vfsgid));
+	out->size = ia->ia_size;
+	out->atime_sec = ia->ia_atime.tv_sec;
+	out->atime_nsec = ia->ia_atime.tv_nsec;
+	out->mtime_sec = ia->ia_mtime.tv_sec;
+	out->mtime_nsec = ia->ia_mtime.tv_nsec;
+	out->file = (ia->ia_valid & ATTR_FILE) ? ia->ia_file : NULL;
+}
+
+void qtfs_shim_truncate_final(struct inode *inode)
+{
+	truncate_inode_pages_final(&inode->i_data);
+}
+
+/* A symlink target kmalloc'ed by Rust, freed when the walk is done. */
+void qtfs_shim_set_link(struct delayed_call *done, char *buf)
+{
+	set_delayed_call(done, kfree_link, buf);
+}
+
+/* ---- dentries ---- */
+
+struct inode *qtfs_shim_dentry_inode(const struct dentry *d)
+{
+	return d_inode(d);
+}
+
+const unsigned char *qtfs_shim_dentry_name(const struct dentry *d, u32 *len)
+{
+	*len = d->d_name.len;
+	return d->d_name.name;
+}
+
+unsigned long qtfs_shim_dentry_time(const struct dentry *d)
+{
+	return READ_ONCE(d->d_time);
+}
+
+void qtfs_shim_dentry_set_time(struct dentry *d, unsigned long t)
+{
+	WRITE_ONCE(d->d_time, t);
+}
+
+unsigned long qtfs_shim_jiffies(void)
+{
+	return jiffies;
+}
+
+unsigned long qtfs_shim_ms_to_jiffies(unsigned int ms)
+{
+	return msecs_to_jiffies(ms);
+}
+
+int qtfs_shim_time_before(unsigned long a, unsigned long b)
+{
+	return time_before(a, b);
+}
+
+/* ---- files ---- */
+
+void *qtfs_shim_file_private(const struct file *f)
+{
+	return f->private_data;
+}
+
+void qtfs_shim_file_set_private(struct file *f, void *p)
+{
+	f->private_data = p;
+}
+
+unsigned int qtfs_shim_file_flags(const struct file *f)
+{
+	return f->f_flags;
+}
+
+struct inode *qtfs_shim_file_inode(const struct file *f)
+{
+	return file_inode(f);
+}
+
+int qtfs_shim_file_check_wb_err(struct file *f)
+{
+	return file_check_and_advance_wb_err(f);
+}
+
+struct file *qtfs_shim_kiocb_file(const struct kiocb *k)
+{
+	return k->ki_filp;
+}
+
+loff_t qtfs_shim_kiocb_pos(const struct kiocb *k)
+{
+	return k->ki_pos;
+}
+
+void qtfs_shim_kiocb_set_pos(struct kiocb *k, loff_t pos)
+{
+	k->ki_pos = pos;
+}
+
+/* 1: O_DIRECT, 2: O_APPEND (IOCB_APPEND), 4: O_DSYNC/O_SYNC semantics. */
+unsigned int qtfs_shim_kiocb_flags(const struct kiocb *k)
+{
+	unsigned int r = 0;
+
+	if (k->ki_flags & IOCB_DIRECT)
+		r |= 1;
+	if (k->ki_flags & IOCB_APPEND)
+		r |= 2;
+	if (k->ki_flags & IOCB_DSYNC)
+		r |= 4;
+	return r;
+}
+
+size_t qtfs_shim_iter_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
+}
+
+size_t qtfs_shim_copy_to_iter(const void *buf, size_t len, struct iov_iter *i)
+{
+	return copy_to_iter(buf, len, i);
+}
+
+size_t qtfs_shim_copy_from_iter(void *buf, size_t len, struct iov_iter *i)
+{
+	return copy_from_iter(buf, len, i);
+}
+
+void qtfs_shim_iter_revert(struct iov_iter *i, size_t n)
+{
+	iov_iter_revert(i, n);
+}
+
+/* Cached pages of [start, end] written back and waited for. */
+int qtfs_shim_write_and_wait(struct inode *inode, loff_t start, loff_t end)
+{
+	return filemap_write_and_wait_range(inode->i_mapping, start, end);
+}
+
+/* Cached pages of [start, end] dropped (after they were written back). */
+int qtfs_shim_invalidate_range(struct inode *inode, loff_t start, loff_t end)
+{
+	if (!inode->i_mapping->nrpages)
+		return 0;
+	return invalidate_inode_pages2_range(inode->i_mapping, start >> PAGE_SHIFT,
+					     end >> PAGE_SHIFT);
+}
+
+void qtfs_shim_truncate_pagecache(struct inode *inode, loff_t size)
+{
+	truncate_setsize(inode, size);
+}
+
+void qtfs_shim_set_wb_error(struct inode *inode, int err)
+{
+	mapping_set_error(inode->i_mapping, err);
+}
+
+/* ---- directories ---- */
+
+loff_t qtfs_shim_dir_pos(const struct dir_context *ctx)
+{
+	return ctx->pos;
+}
+
+void qtfs_shim_dir_set_pos(struct dir_context *ctx, loff_t pos)
+{
+	ctx->pos = pos;
+}
+
+int qtfs_shim_dir_emit(struct dir_context *ctx, const char *name, int len,
+		       u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, len, ino, type);
+}
+
+/* ---- folios ---- */
+
+loff_t qtfs_shim_folio_pos(struct folio *folio)
+{
+	return folio_pos(folio);
+}
+
+size_t qtfs_shim_folio_size(struct folio *folio)
+{
+	return folio_size(folio);
+}
+
+struct inode *qtfs_shim_folio_inode(struct folio *folio)
+{
+	return folio->mapping->host;
+}
+
+/*
+ * Fills the locked folio with @len bytes of @data and zeroes the rest;
+ * marks it up to date unless @err, then unlocks it.
+ */
+void qtfs_shim_folio_fill_done(struct folio *folio, const void *data, size_t len, int err)
+{
+	size_t size = folio_size(folio);
+
+	if (!err) {
+		if (len > size)
+			len = size;
+		if (len)
+			memcpy_to_folio(folio, 0, data, len);
+		if (len < size)
+			folio_zero_segment(folio, len, size);
+		folio_mark_uptodate(folio);
+	}
+	folio_unlock(folio);
+}
+
+/* Implemented in Rust (kbase/vfs_client/aops.rs). */
+int qtfs_rs_read_folio_cb(void *priv, struct folio *folio);
+int qtfs_rs_write_folio_cb(void *priv, struct inode *inode, const void *data,
+			   size_t len, loff_t pos);
+
+/* Every folio of a readahead window, one callback each (locked folios). */
+void qtfs_shim_readahead(struct readahead_control *ractl, void *priv)
+{
+	struct folio *folio;
+
+	while ((folio = readahead_folio(ractl)))
+		qtfs_rs_read_folio_cb(priv, folio);
+}
+
+struct inode *qtfs_shim_readahead_inode(struct readahead_control *ractl)
+{
+	return ractl->mapping->host;
+}
+
+struct file *qtfs_shim_readahead_file(struct readahead_control *ractl)
+{
+	return ractl->file;
+}
+
+/*
+ * Writes back every dirty folio that @wbc selects: each is handed to Rust
+ * mapped, up to EOF, under writeback; an error is recorded in the mapping
+ * (reported at fsync or close) and the folio is not redirtied.
+ */
+int qtfs_shim_writepages(struct address_space *mapping, struct writeback_control *wbc,
+			 void *priv)
+{
+	struct inode *inode = mapping->host;
+	struct folio *folio = NULL;
+	int err = 0;
+
+	while ((folio = writeback_iter(mapping, wbc, folio, &err))) {
+		loff_t pos = folio_pos(folio);
+		loff_t isize = i_size_read(inode);
+		size_t len = folio_size(folio);
+		void *addr;
+
+		if (pos >= isize) {
+			folio_unlock(folio);
+			continue;
+		}
+		if (pos + len > isize)
+			len = isize - pos;
+		folio_start_writeback(folio);
+		folio_unlock(folio);
+		addr = kmap_local_folio(folio, 0);
+		err = qtfs_rs_write_folio_cb(priv, inode, addr, len, pos);
+		kunmap_local(addr);
+		if (err)
+			mapping_set_error(mapping, err);
+		folio_end_writeback(folio);
+	}
+	return err;
+}
+
