@@ -5,7 +5,7 @@
 #![forbid(unsafe_code)]
 
 use crate::kbase::config::{SockAddr, AUTH_KEY_LEN};
-use crate::kbase::log::qerr;
+use crate::kbase::log::{qerr, qwarn};
 use crate::transport::Conn;
 use crate::kbase::sys::{GlobalGuard, ModuleGlobal};
 use kernel::error::code::{EACCES, ENODEV};
@@ -37,7 +37,26 @@ impl Registration {
             }),
             GFP_KERNEL,
         )?;
-        Ok(Registration(CLIENT.set(c)))
+        let reg = Registration(CLIENT.set(c));
+        reg.connect_at_load();
+        Ok(reg)
+    }
+
+    /// With a key, connects and authenticates at once, so that a load
+    /// says whether the server is there (a failure is only logged: the
+    /// first mount tries again).
+    fn connect_at_load(&self) {
+        let Some(c) = self.0.value() else { return };
+        if c.key.is_none() {
+            return;
+        }
+        if let Err(e) = connection() {
+            qwarn!(
+                "cannot connect to {}: error {}; staying loaded without a connection",
+                c.server,
+                e.to_errno()
+            );
+        }
     }
 }
 

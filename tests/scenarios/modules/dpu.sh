@@ -22,12 +22,12 @@ grep -qw qtfs /proc/filesystems && fail "qtfs registered after refused loads"
 
 step "an unreachable server does not fail the load, and the wait is bounded"
 mark
-insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_server_port=1 || fail "load refused with port 1"
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_server_port=1 qtfs_auth_key=$KEY || fail "load refused with port 1"
 since | grep -qF "qtfs: cannot connect to $HOST_IP:1: error -111" || fail "no 'cannot connect' line"
 rmmod qtfs || fail "rmmod failed"
 mark
 t0=$(date +%s)
-insmod "$KO" qtfs_server_ip=10.10.0.99 || fail "load refused with an absent server"
+insmod "$KO" qtfs_server_ip=10.10.0.99 qtfs_auth_key=$KEY || fail "load refused with an absent server"
 t1=$(date +%s)
 [ $((t1 - t0)) -le 10 ] || fail "insmod with an absent server took $((t1 - t0)) s"
 since | grep -qF "qtfs: cannot connect to 10.10.0.99:$PORT" || fail "no 'cannot connect' line"
@@ -38,7 +38,7 @@ step "load and connect to $HOST_IP:$PORT (retrying until the server is up)"
 n=0
 while :; do
     mark
-    insmod "$KO" qtfs_server_ip="$HOST_IP" || fail "insmod failed"
+    insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY || fail "insmod failed"
     since | grep -qF "qtfs: connected to $HOST_IP:$PORT" && break
     rmmod qtfs || fail "rmmod failed"
     n=$((n + 1)); [ $n -le 150 ] || fail "no connection to the server in 150 attempts"
@@ -51,10 +51,11 @@ check_params qtfs qtfs_server_ip="$HOST_IP" qtfs_server_port=$PORT qtfs_log_leve
 tcp_lines "$ANY" "$SERVER" 01 >/dev/null || fail "no established connection in /proc/net/tcp"
 mkdir -p /mnt/q
 mark
-mount -t qtfs none /mnt/q 2>/tmp/mount.err && fail "mount -t qtfs succeeded"
+# The HOST's server has no export: every attach is refused, and said so.
+mount -t qtfs /srv /mnt/q 2>/tmp/mount.err && fail "mount -t qtfs of a path that is not exported succeeded"
 cat /tmp/mount.err
-since | grep -qF "qtfs: mount: not implemented yet" || fail "no log line for the mount attempt"
-ok "qtfs registered, connected, mount refused cleanly"
+since | grep -qF "qtfs: mount /srv: the server refused it" || fail "no log line for the refused mount"
+ok "qtfs registered, connected (authenticated), an unexported mount refused cleanly"
 
 step "the HOST unloads its server: the connection ends"
 n=0
@@ -70,7 +71,7 @@ ok "rmmod: qtfs unregistered"
 step "reconnect to the reloaded server"
 barrier_wait 150 "$HOST_IP" || fail "the HOST never opened the barrier"
 mark
-insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=debug || fail "insmod failed"
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_log_level=debug qtfs_auth_key=$KEY || fail "insmod failed"
 since | grep -qF "qtfs: connected to $HOST_IP:$PORT" || fail "not connected to the reloaded server"
 sleep 1
 rmmod qtfs || fail "rmmod failed"

@@ -14,7 +14,6 @@ THREADS='qtfs_srv_accept|qtfs_srv_conn'
 # With a key, a connection stays in the handshake (bounded: 30 s) while the
 # peer says nothing, which is what qtfs.ko does today; without one, the
 # server closes every connection at once (checked at the end).
-KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 
 step "bad parameters are refused"
 expect_refused "$KO" "qtfs_server: invalid qtfs_server_ip=: required"

@@ -92,3 +92,6 @@ barrier_wait() {
     done
     return 1
 }
+
+# The pre-shared key both modules are given.
+KEY=00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
