@@ -26,8 +26,7 @@ pub(crate) fn iterate(file: &File<Qtfs>, ctx: &mut DirContext<'_>) -> Result {
         ctx.set_pos(1);
     }
     if ctx.pos() == 1 {
-        // The parent's inode number is not known here; 0 is allowed.
-        if !ctx.emit(b"..", 0, 4) {
+        if !ctx.emit(b"..", file.parent_ino(), 4) {
             return Ok(());
         }
         ctx.set_pos(2);

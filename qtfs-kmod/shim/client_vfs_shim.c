@@ -391,6 +391,11 @@ unsigned int qtfs_shim_file_flags(const struct file *f)
 	return f->f_flags;
 }
 
+u64 qtfs_shim_file_parent_ino(const struct file *f)
+{
+	return d_parent_ino(f->f_path.dentry);
+}
+
 struct inode *qtfs_shim_file_inode(const struct file *f)
 {
 	return file_inode(f);

@@ -80,6 +80,7 @@ int qtfs_shim_time_before(unsigned long a, unsigned long b);
 void *qtfs_shim_file_private(const struct file *f);
 void qtfs_shim_file_set_private(struct file *f, void *p);
 unsigned int qtfs_shim_file_flags(const struct file *f);
+u64 qtfs_shim_file_parent_ino(const struct file *f);
 struct inode *qtfs_shim_file_inode(const struct file *f);
 int qtfs_shim_file_check_wb_err(struct file *f);
 struct file *qtfs_shim_kiocb_file(const struct kiocb *k);

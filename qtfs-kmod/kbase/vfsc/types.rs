@@ -61,6 +61,7 @@ extern "C" {
     fn qtfs_shim_file_private(f: *const bindings::file) -> *mut c_void;
     fn qtfs_shim_file_flags(f: *const bindings::file) -> c_uint;
     fn qtfs_shim_file_inode(f: *const bindings::file) -> *mut bindings::inode;
+    fn qtfs_shim_file_parent_ino(f: *const bindings::file) -> u64;
     fn qtfs_shim_file_check_wb_err(f: *mut bindings::file) -> c_int;
     fn qtfs_shim_kiocb_file(k: *const bindings::kiocb) -> *mut bindings::file;
     fn qtfs_shim_kiocb_pos(k: *const bindings::kiocb) -> i64;
@@ -605,6 +606,12 @@ impl<T: RemoteFs> File<T> {
     pub(crate) fn inode(&self) -> &Inode<T> {
         // SAFETY: an open file pins its inode, which is one of ours.
         unsafe { Inode::from_raw(qtfs_shim_file_inode(self.as_ptr())) }
+    }
+
+    /// The inode number of its parent directory (for `..`).
+    pub(crate) fn parent_ino(&self) -> u64 {
+        // SAFETY: valid file (invariant); `parent_ino` takes its own locks.
+        unsafe { qtfs_shim_file_parent_ino(self.as_ptr()) }
     }
 
     /// Reports (once per open file) a write-back error since the last check.
