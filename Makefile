@@ -46,6 +46,9 @@ unit:
 	@mkdir -p build
 	rustc --edition 2021 --test qtfs-kmod/kbase/config.rs -o build/kbase-config-test
 	build/kbase-config-test
+	@# The client's mount-option parsing, likewise.
+	rustc --edition 2021 --test qtfs-kmod/client/options.rs -o build/client-options-test
+	build/client-options-test
 
 vm-test: modules user
 	tests/rig/run-scenarios.sh $(T)

@@ -11,7 +11,7 @@ use crate::node::{forget, Node};
 use crate::options::Options;
 use crate::vfs_file::Open;
 use crate::vfs_super::{MountOpts, SuperInfo};
-use crate::{vfs_dentry, vfs_dir, vfs_file, vfs_inode, vfs_super};
+use crate::{vfs_dentry, vfs_dir, vfs_file, vfs_inode, vfs_super, vfs_xattr};
 use core::sync::atomic::Ordering;
 use kernel::alloc::KVec;
 use kernel::prelude::*;
@@ -110,6 +110,15 @@ impl RemoteFs for Qtfs {
     }
     fn iterate(file: &File<Self>, ctx: &mut DirContext<'_>) -> Result {
         vfs_dir::iterate(file, ctx)
+    }
+    fn getxattr(inode: &Inode<Self>, name: &[u8], buf: Option<&mut [u8]>) -> Result<usize> {
+        vfs_xattr::get(inode, name, buf)
+    }
+    fn setxattr(inode: &Inode<Self>, name: &[u8], value: Option<&[u8]>, flags: u32) -> Result {
+        vfs_xattr::set(inode, name, value, flags)
+    }
+    fn listxattr(inode: &Inode<Self>, buf: Option<&mut [u8]>) -> Result<usize> {
+        vfs_xattr::list(inode, buf)
     }
     fn read_folio(inode: &Inode<Self>, file: Option<&File<Self>>, folio: ReadFolio) -> Result {
         vfs_file::read_folio(inode, file, folio)

@@ -102,5 +102,6 @@ mod tests {
         assert_eq!(o.apply(b"actimeo", Some(b"99999999999")), Err(OptionError::BadValue));
         assert_eq!(o.apply(b"cache", Some(b"maybe")), Err(OptionError::BadValue));
         assert_eq!(o, Options::default());
+        assert_eq!(OptionError::Unknown.why(), "unknown option");
     }
 }

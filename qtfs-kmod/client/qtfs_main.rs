@@ -26,6 +26,7 @@ mod vfs_dir;
 mod vfs_file;
 mod vfs_inode;
 mod vfs_super;
+mod vfs_xattr;
 
 use kbase::config::Role;
 use kbase::fs::{FsType, Registration};

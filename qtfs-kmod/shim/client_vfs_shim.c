@@ -28,6 +28,7 @@
 #include <linux/statfs.h>
 #include <linux/uio.h>
 #include <linux/writeback.h>
+#include <linux/xattr.h>
 #include <net/sock.h>
 
 #include "kbase_shim.h"
@@ -595,3 +596,51 @@ int qtfs_shim_writepages(struct address_space *mapping, struct writeback_control
 	return err;
 }
 
+
+/* ---- extended attributes ---- */
+
+/* Implemented in Rust (kbase/vfsc/mount.rs, remote_fs_entry_points!). */
+int qtfs_rs_xattr_get(struct inode *inode, const char *name, void *buf, size_t size);
+int qtfs_rs_xattr_set(struct inode *inode, const char *name, const void *value,
+		      size_t size, int flags);
+
+static int qtfs_shim_xattr_get(const struct xattr_handler *h, struct dentry *d,
+			       struct inode *inode, const char *name, void *buf,
+			       size_t size)
+{
+	return qtfs_rs_xattr_get(inode, xattr_full_name(h, name), buf, size);
+}
+
+/* @value NULL: remove (XATTR_REPLACE set by the VFS). */
+static int qtfs_shim_xattr_set(const struct xattr_handler *h, struct mnt_idmap *idmap,
+			       struct dentry *d, struct inode *inode, const char *name,
+			       const void *value, size_t size, int flags)
+{
+	return qtfs_rs_xattr_set(inode, xattr_full_name(h, name), value, size, flags);
+}
+
+static const struct xattr_handler qtfs_shim_xattr_user = {
+	.prefix = XATTR_USER_PREFIX,
+	.get = qtfs_shim_xattr_get,
+	.set = qtfs_shim_xattr_set,
+};
+
+static const struct xattr_handler qtfs_shim_xattr_trusted = {
+	.prefix = XATTR_TRUSTED_PREFIX,
+	.get = qtfs_shim_xattr_get,
+	.set = qtfs_shim_xattr_set,
+};
+
+static const struct xattr_handler qtfs_shim_xattr_security = {
+	.prefix = XATTR_SECURITY_PREFIX,
+	.get = qtfs_shim_xattr_get,
+	.set = qtfs_shim_xattr_set,
+};
+
+/* The name spaces qtfs passes to the server (POSIX ACLs are not mapped). */
+const struct xattr_handler * const qtfs_shim_xattr_handlers[] = {
+	&qtfs_shim_xattr_user,
+	&qtfs_shim_xattr_trusted,
+	&qtfs_shim_xattr_security,
+	NULL,
+};

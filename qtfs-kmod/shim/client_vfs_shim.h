@@ -109,4 +109,6 @@ struct file *qtfs_shim_readahead_file(struct readahead_control *ractl);
 int qtfs_shim_writepages(struct address_space *mapping, struct writeback_control *wbc,
 			 void *priv);
 
+extern const struct xattr_handler * const qtfs_shim_xattr_handlers[];
+
 #endif

@@ -10,7 +10,7 @@
 
 use super::ops::RemoteFs;
 use super::tables::Tables;
-use super::types::SuperBlock;
+use super::types::{Inode, SuperBlock};
 use crate::kbase::log::qwarn;
 use core::ffi::c_void;
 use kernel::alloc::KBox;
@@ -31,6 +31,7 @@ extern "C" {
         fs_info: *mut c_void,
         read_only: c_int,
     ) -> c_int;
+    static qtfs_shim_xattr_handlers: [*const bindings::xattr_handler; 4];
     fn qtfs_shim_sb_set_root(sb: *mut bindings::super_block, root: *mut bindings::dentry);
     /// The C `init_fs_context` of the type (installs the table).
     pub(crate) fn qtfs_shim_init_fs_context(fc: *mut bindings::fs_context) -> c_int;
@@ -104,7 +105,8 @@ pub(crate) unsafe fn fill_super<T: RemoteFs>(
         Err(e) => return e.to_errno(),
     };
     let info = KBox::into_raw(info);
-    // SAFETY: `sb` is new and ours; the tables are 'static; `info` is
+    // SAFETY: `sb` is new and ours; the tables are 'static (the xattr one
+    // a NULL-terminated array in the shim's read-only data); `info` is
     // freed by `kill_sb_done` from now on (kill_sb runs even if the rest
     // of fill_super fails).
     let err = unsafe {
@@ -113,7 +115,7 @@ pub(crate) unsafe fn fill_super<T: RemoteFs>(
             T::MAGIC,
             &Tables::<T>::SUPER_OPS,
             &Tables::<T>::DENTRY_OPS,
-            core::ptr::null(),
+            qtfs_shim_xattr_handlers.as_ptr(),
             info.cast(),
             c_int::from(read_only),
         )
@@ -162,6 +164,48 @@ pub(crate) unsafe fn reconfigure<T: RemoteFs>(sb: *mut bindings::super_block, p:
 pub(crate) unsafe fn kill_sb_done<T: RemoteFs>(info: *mut c_void) {
     // SAFETY: per the contract.
     drop(unsafe { KBox::from_raw(info.cast::<T::Super>()) });
+}
+
+/// # Safety
+///
+/// `inode` one of `T`'s; `name` NUL-terminated; `buf` null (size query)
+/// or writable for `size` bytes.
+pub(crate) unsafe fn xattr_get<T: RemoteFs>(
+    inode: *mut bindings::inode,
+    name: *const c_char,
+    buf: *mut c_void,
+    size: usize,
+) -> c_int {
+    // SAFETY: per the contract.
+    let (i, name) = unsafe { (Inode::<T>::from_raw(inode), kernel::str::CStr::from_char_ptr(name)) };
+    let buf = (!buf.is_null() && size > 0)
+        // SAFETY: per the contract.
+        .then(|| unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), size) });
+    match T::getxattr(i, name.as_bytes(), buf) {
+        Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// As for `xattr_get`; `value` null (remove) or readable for `size`.
+pub(crate) unsafe fn xattr_set<T: RemoteFs>(
+    inode: *mut bindings::inode,
+    name: *const c_char,
+    value: *const c_void,
+    size: usize,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: per the contract.
+    let (i, name) = unsafe { (Inode::<T>::from_raw(inode), kernel::str::CStr::from_char_ptr(name)) };
+    let value = (!value.is_null())
+        // SAFETY: per the contract.
+        .then(|| unsafe { core::slice::from_raw_parts(value.cast::<u8>(), size) });
+    match T::setxattr(i, name.as_bytes(), value, flags as u32) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// Defines the C entry points of [`super::super::vfsc::mount`] for `$t`,
@@ -222,6 +266,33 @@ macro_rules! remote_fs_entry_points {
         ) -> kernel::ffi::c_int {
             // SAFETY: forwarded contract.
             unsafe { $crate::kbase::vfsc::mount::reconfigure::<$t>(sb, p) }
+        }
+        /// # Safety
+        ///
+        /// Called by the C xattr handlers' `get`.
+        #[no_mangle]
+        unsafe extern "C" fn qtfs_rs_xattr_get(
+            inode: *mut kernel::bindings::inode,
+            name: *const kernel::ffi::c_char,
+            buf: *mut core::ffi::c_void,
+            size: usize,
+        ) -> kernel::ffi::c_int {
+            // SAFETY: forwarded contract.
+            unsafe { $crate::kbase::vfsc::mount::xattr_get::<$t>(inode, name, buf, size) }
+        }
+        /// # Safety
+        ///
+        /// Called by the C xattr handlers' `set`.
+        #[no_mangle]
+        unsafe extern "C" fn qtfs_rs_xattr_set(
+            inode: *mut kernel::bindings::inode,
+            name: *const kernel::ffi::c_char,
+            value: *const core::ffi::c_void,
+            size: usize,
+            flags: kernel::ffi::c_int,
+        ) -> kernel::ffi::c_int {
+            // SAFETY: forwarded contract.
+            unsafe { $crate::kbase::vfsc::mount::xattr_set::<$t>(inode, name, value, size, flags) }
         }
         /// # Safety
         ///

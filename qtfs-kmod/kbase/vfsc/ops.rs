@@ -115,6 +115,13 @@ pub(crate) trait RemoteFs: Sized + 'static {
     /// Lists a directory from `ctx.pos()`.
     fn iterate(file: &File<Self>, ctx: &mut DirContext<'_>) -> Result;
 
+    /// An extended attribute's value into `buf` (its size if `None`).
+    fn getxattr(inode: &Inode<Self>, name: &[u8], buf: Option<&mut [u8]>) -> Result<usize>;
+    /// Sets (`Some`) or removes (`None`) one; `flags` are `XATTR_CREATE`/`REPLACE`.
+    fn setxattr(inode: &Inode<Self>, name: &[u8], value: Option<&[u8]>, flags: u32) -> Result;
+    /// The names, NUL-separated, into `buf` (their size if `None`).
+    fn listxattr(inode: &Inode<Self>, buf: Option<&mut [u8]>) -> Result<usize>;
+
     /// Fills one locked folio from the server (the open file, if known).
     fn read_folio(inode: &Inode<Self>, file: Option<&File<Self>>, folio: ReadFolio) -> Result;
     /// Writes back `data`, the cached bytes at `pos`.

@@ -111,6 +111,7 @@ impl<T: RemoteFs> Tables<T> {
         rename: Some(rename_cb::<T>),
         setattr: Some(setattr_cb::<T>),
         getattr: Some(getattr_cb::<T>),
+        listxattr: Some(listxattr_cb::<T>),
         // SAFETY: as above.
         ..unsafe { core::mem::zeroed() }
     };
@@ -118,6 +119,7 @@ impl<T: RemoteFs> Tables<T> {
     pub(crate) const FILE_IOPS: bindings::inode_operations = bindings::inode_operations {
         setattr: Some(setattr_cb::<T>),
         getattr: Some(getattr_cb::<T>),
+        listxattr: Some(listxattr_cb::<T>),
         // SAFETY: as above.
         ..unsafe { core::mem::zeroed() }
     };
@@ -126,6 +128,7 @@ impl<T: RemoteFs> Tables<T> {
         get_link: Some(get_link_cb::<T>),
         setattr: Some(setattr_cb::<T>),
         getattr: Some(getattr_cb::<T>),
+        listxattr: Some(listxattr_cb::<T>),
         // SAFETY: as above.
         ..unsafe { core::mem::zeroed() }
     };
@@ -438,6 +441,20 @@ unsafe extern "C" fn getattr_cb<T: RemoteFs>(
     // SAFETY: all pointers valid for the call.
     unsafe { qtfs_shim_fillattr(idmap, mask, inode, stat, 0) };
     0
+}
+
+/// # Safety
+///
+/// `->listxattr`: `buf` null (size query) or writable for `size` bytes.
+unsafe extern "C" fn listxattr_cb<T: RemoteFs>(d: *mut bindings::dentry, buf: *mut c_char, size: usize) -> isize {
+    // SAFETY: per the contract.
+    let Some(inode) = (unsafe { Dentry::<T>::from_raw(d) }).inode() else {
+        return -2;
+    };
+    let buf = (!buf.is_null() && size > 0)
+        // SAFETY: per the contract.
+        .then(|| unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), size) });
+    ret_len(T::listxattr(inode, buf))
 }
 
 /// # Safety
