@@ -216,6 +216,9 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     if io.remaining() == 0 {
         return Ok(0);
     }
+    // Writes of one file are serialised as on a local file system (the
+    // size and the page cache must not move under a write).
+    let _locked = inode.lock();
     let start = io.pos();
     let cached = inode.kind() == Kind::Regular && !uncached(inode, io);
     if cached {

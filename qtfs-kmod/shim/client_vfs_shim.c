@@ -273,6 +273,16 @@ void qtfs_shim_inode_set_attr(struct inode *inode, const struct qtfs_shim_attr *
 		i_size_write(inode, a->size);
 }
 
+void qtfs_shim_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+void qtfs_shim_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
 void qtfs_shim_inode_set_size(struct inode *inode, loff_t size)
 {
 	i_size_write(inode, size);

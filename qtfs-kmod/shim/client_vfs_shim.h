@@ -62,6 +62,8 @@ void qtfs_shim_inode_init(struct inode *inode, u64 ino, unsigned int mode,
 			  const struct address_space_operations *aops);
 void qtfs_shim_inode_set_attr(struct inode *inode, const struct qtfs_shim_attr *a,
 			      u32 generation, int set_size);
+void qtfs_shim_inode_lock(struct inode *inode);
+void qtfs_shim_inode_unlock(struct inode *inode);
 void qtfs_shim_inode_set_size(struct inode *inode, loff_t size);
 void qtfs_shim_inode_drop_nlink(struct inode *inode);
 void qtfs_shim_inode_inc_nlink(struct inode *inode);

@@ -47,6 +47,8 @@ extern "C" {
         set_size: c_int,
     );
     fn qtfs_shim_inode_set_size(inode: *mut bindings::inode, size: i64);
+    fn qtfs_shim_inode_lock(inode: *mut bindings::inode);
+    fn qtfs_shim_inode_unlock(inode: *mut bindings::inode);
     fn qtfs_shim_inode_drop_nlink(inode: *mut bindings::inode);
     fn qtfs_shim_write_and_wait(inode: *mut bindings::inode, start: i64, end: i64) -> c_int;
     fn qtfs_shim_invalidate_range(inode: *mut bindings::inode, start: i64, end: i64) -> c_int;
@@ -433,6 +435,15 @@ impl<T: RemoteFs> Inode<T> {
         unsafe { qtfs_shim_inode_set_attr(self.as_ptr(), attr, generation, c_int::from(set_size)) };
     }
 
+    /// Takes `i_rwsem` exclusively (as `write(2)` on a local file does)
+    /// until the guard drops. Not while the VFS already holds it.
+    pub(crate) fn lock(&self) -> InodeLock<'_, T> {
+        // SAFETY: valid inode (invariant); a sleeping lock in process
+        // context, released by the guard.
+        unsafe { qtfs_shim_inode_lock(self.as_ptr()) };
+        InodeLock(self)
+    }
+
     /// `i_size_write`.
     pub(crate) fn set_size(&self, size: i64) {
         // SAFETY: valid inode (invariant).
@@ -461,6 +472,16 @@ impl<T: RemoteFs> Inode<T> {
     pub(crate) fn truncate_pagecache(&self, size: i64) {
         // SAFETY: valid inode (invariant); callers hold i_rwsem (setattr).
         unsafe { qtfs_shim_truncate_pagecache(self.as_ptr(), size) };
+    }
+}
+
+/// `i_rwsem` held by this thread (see [`Inode::lock`]).
+pub(crate) struct InodeLock<'a, T: RemoteFs>(&'a Inode<T>);
+
+impl<T: RemoteFs> Drop for InodeLock<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: taken by `Inode::lock` on this thread.
+        unsafe { qtfs_shim_inode_unlock(self.0.as_ptr()) };
     }
 }
 

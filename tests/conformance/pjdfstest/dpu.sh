@@ -1,14 +1,13 @@
 #!/bin/sh
-# Conformance scenario `pjdfstest`, DPU side (run by `make pjdfstest`, not by
+# Conformance scenario `pjdfstest`, DPU side (run by `make pjdfstest` and
 # `make test`): the POSIX file system test suite pjdfstest (the Rust rewrite,
 # copied into the guest through RIG_EXTRA_BINS) with pjdfstest.toml.
 #  1. Baseline: a fresh local tmpfs. Its failures must be exactly those in
 #     expected-tmpfs-failures.txt; a baseline that cannot run fails.
 #  2. qtfs: load qtfs.ko (it must connect to the HOST's qtfs_server), wait
-#     for the HOST's export, `mount -t qtfs /export/pjdfstest /mnt/pjd-qtfs`. While
-#     the file system refuses mounts (EOPNOTSUPP) this part is skipped with a
-#     clear line; once it mounts, the suite runs there too and the scenario
-#     fails if any test fails on qtfs that passes on tmpfs.
+#     for the HOST's export, `mount -t qtfs /export/pjdfstest /mnt/pjd-qtfs`
+#     (a mount that fails fails the scenario), run the suite there and fail
+#     if any test fails on qtfs that passes on tmpfs.
 # In both runs the secondary file system (cross-device tests) is a local tmpfs.
 # The mount points' names are chosen with care (run_suite checks them):
 # pjdfstest 0.2.2's create_path_max() overflows ("capacity overflow", every
@@ -22,6 +21,8 @@ CONF=/scenario/pjdfstest.toml
 EXPECTED=/scenario/expected-tmpfs-failures.txt
 BASE_DIR=/mnt/pjd-tmpfs
 QTFS_DIR=/mnt/pjd-qtfs
+# The pre-shared key of both modules (a test key).
+KEY=0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
 
 say() { echo "--- $*"; }
 report_done() { # exit status: tell the HOST, a few tries
@@ -100,7 +101,7 @@ echo "ok: the tmpfs baseline fails exactly as expected ($(wc -l </tmp/expected.f
 
 say "qtfs: loading qtfs.ko qtfs_server_ip=$HOST_IP"
 n=0
-until insmod "$QTFS_MODULES/qtfs.ko" qtfs_server_ip="$HOST_IP" &&
+until insmod "$QTFS_MODULES/qtfs.ko" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY &&
     dmesg | grep -qF "qtfs: connected to $HOST_IP:"; do
     rmmod qtfs 2>/dev/null
     n=$((n + 1)); [ $n -le 60 ] || fail "qtfs.ko did not connect to $HOST_IP in 60 attempts"
@@ -113,18 +114,8 @@ until nc -w 2 "$HOST_IP" $READY_PORT </dev/null >/dev/null 2>&1; do
     sleep 1
 done
 
-if ! mount -t qtfs "$EXPORT" $QTFS_DIR 2>/tmp/mount.err; then
-    err=$(cat /tmp/mount.err)
-    case "$err" in
-    *"not supported"*|*"Operation not supported"*|*EOPNOTSUPP*)
-        echo "qtfs mount not available yet: skipped ($err)"
-        echo "pjdfstest summary: tmpfs $(cat /tmp/tmpfs.summary); qtfs skipped"
-        rmmod qtfs || fail "rmmod qtfs failed"
-        report_done 0
-        exit 0 ;;
-    esac
-    fail "mount -t qtfs $EXPORT $QTFS_DIR failed: $err"
-fi
+mount -t qtfs "$EXPORT" $QTFS_DIR 2>/tmp/mount.err ||
+    fail "mount -t qtfs $EXPORT $QTFS_DIR failed: $(cat /tmp/mount.err)"
 
 say "qtfs: $EXPORT from $HOST_IP on $QTFS_DIR"
 run_suite qtfs $QTFS_DIR
