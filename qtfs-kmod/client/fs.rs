@@ -108,6 +108,9 @@ impl RemoteFs for Qtfs {
     fn fsync(file: &File<Self>, start: i64, end: i64, datasync: bool) -> Result {
         vfs_file::fsync(file, start, end, datasync)
     }
+    fn fallocate(file: &File<Self>, mode: u32, offset: i64, len: i64) -> Result {
+        vfs_file::fallocate(file, mode, offset, len)
+    }
     fn iterate(file: &File<Self>, ctx: &mut DirContext<'_>) -> Result {
         vfs_dir::iterate(file, ctx)
     }

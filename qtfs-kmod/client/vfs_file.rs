@@ -16,7 +16,7 @@ use crate::fs::Qtfs;
 use crate::kbase::vfsc::{File, Inode, Io, Kind};
 use crate::node::{apply, apply_own, refresh, OpenState};
 use crate::proto::{
-    Data, FsyncRequest, IoSize, OpenFlags, OpenRequest, ReadRequest, ReleaseRequest, Reply,
+    Data, FallocFlags, FallocateRequest, FsyncRequest, IoSize, OpenFlags, OpenRequest, ReadRequest, ReleaseRequest, Reply,
     Request, WriteRequest, MAX_IO_SIZE,
 };
 use crate::transport::Creds;
@@ -307,6 +307,32 @@ pub(crate) fn write_folio(inode: &Inode<Qtfs>, data: &[u8], pos: i64) -> Result 
         Reply::Write(_) => Err(EIO),
         _ => Err(EIO),
     })?;
+    apply_own(inode, &attr);
+    Ok(())
+}
+
+/// `fallocate(2)`: the HOST's file system does it (or says `EOPNOTSUPP`).
+pub(crate) fn fallocate(file: &File<Qtfs>, mode: u32, offset: i64, len: i64) -> Result {
+    let inode = file.inode();
+    let open = file.open().ok_or(EBADF)?;
+    let mode = FallocFlags::from_bits(mode).ok_or(crate::kbase::errno::eopnotsupp())?;
+    let _locked = inode.lock();
+    let end = offset.saturating_add(len);
+    // Cached writes in the range go first; its cached pages go after.
+    inode.write_and_wait(offset, end)?;
+    let req = Request::Fallocate(FallocateRequest {
+        handle: open.state.handle,
+        mode,
+        offset: u64::try_from(offset).map_err(|_| EINVAL)?,
+        len: u64::try_from(len).map_err(|_| EINVAL)?,
+    });
+    let attr = info(inode).conn.call(&open.state.creds, &req, |r| match r {
+        Reply::Fallocate(a) => Ok(a.attr),
+        _ => Err(EIO),
+    })?;
+    let shifts = mode.contains(FallocFlags::FALLOC_FL_COLLAPSE_RANGE)
+        || mode.contains(FallocFlags::FALLOC_FL_INSERT_RANGE);
+    let _ = inode.invalidate_pages(offset, if shifts { i64::MAX } else { end });
     apply_own(inode, &attr);
     Ok(())
 }

@@ -112,6 +112,8 @@ pub(crate) trait RemoteFs: Sized + 'static {
     fn read_iter(io: &mut Io<'_, Self>) -> Result<usize>;
     fn write_iter(io: &mut Io<'_, Self>) -> Result<usize>;
     fn fsync(file: &File<Self>, start: i64, end: i64, datasync: bool) -> Result;
+    /// `fallocate(2)`.
+    fn fallocate(file: &File<Self>, mode: u32, offset: i64, len: i64) -> Result;
     /// Lists a directory from `ctx.pos()`.
     fn iterate(file: &File<Self>, ctx: &mut DirContext<'_>) -> Result;
 

@@ -156,6 +156,7 @@ impl<T: RemoteFs> Tables<T> {
             write_iter: Some(write_iter_cb::<T>),
             mmap: Some(bindings::generic_file_mmap),
             fsync: Some(fsync_cb::<T>),
+            fallocate: Some(fallocate_cb::<T>),
             llseek: Some(bindings::generic_file_llseek),
             splice_read: Some(bindings::filemap_splice_read),
             splice_write: Some(bindings::iter_file_splice_write),
@@ -557,6 +558,14 @@ unsafe extern "C" fn write_iter_cb<T: RemoteFs>(k: *mut bindings::kiocb, i: *mut
 unsafe extern "C" fn fsync_cb<T: RemoteFs>(f: *mut bindings::file, start: i64, end: i64, datasync: c_int) -> c_int {
     // SAFETY: per the contract.
     ret(T::fsync(unsafe { File::from_raw(f) }, start, end, datasync != 0))
+}
+
+/// # Safety
+///
+/// `->fallocate`.
+unsafe extern "C" fn fallocate_cb<T: RemoteFs>(f: *mut bindings::file, mode: c_int, offset: i64, len: i64) -> kernel::ffi::c_long {
+    // SAFETY: per the contract.
+    kernel::ffi::c_long::from(ret(T::fallocate(unsafe { File::from_raw(f) }, mode as u32, offset, len)))
 }
 
 /// # Safety

@@ -89,6 +89,24 @@ flag_set! {
 }
 
 flag_set! {
+    /// `fallocate(2)` modes (`FALLOC_FL_*`); 0 allocates and may extend.
+    FallocFlags(u32) {
+        /// Do not change the size.
+        FALLOC_FL_KEEP_SIZE = 0x01;
+        /// Deallocate the range (with `KEEP_SIZE`).
+        FALLOC_FL_PUNCH_HOLE = 0x02;
+        /// Remove the range, shifting the rest down.
+        FALLOC_FL_COLLAPSE_RANGE = 0x08;
+        /// Zero the range.
+        FALLOC_FL_ZERO_RANGE = 0x10;
+        /// Insert a hole, shifting the rest up.
+        FALLOC_FL_INSERT_RANGE = 0x20;
+        /// Unshare shared blocks.
+        FALLOC_FL_UNSHARE_RANGE = 0x40;
+    }
+}
+
+flag_set! {
     /// `open(2)` flags (asm-generic values; an arm64 or x86-64 client sends
     /// its own values unchanged, other architectures translate). The access
     /// mode is the low two bits: 0 read-only, 1 write-only, 2 read-write;

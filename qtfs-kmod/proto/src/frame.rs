@@ -147,6 +147,7 @@ operations! {
     RemoteUmount => RemoteUmountRequest, EmptyReply;
     RemoteKill => RemoteKillRequest, EmptyReply;
     Cancel => CancelRequest, EmptyReply;
+    Fallocate => FallocateRequest, AttrReply;
 }
 
 /// A decoded request frame.

@@ -70,8 +70,8 @@ pub use self::creds::{Credentials, Groups};
 pub use self::dirent::{DirEntries, DirEntriesBuilder, DirEntry, FileType};
 pub use self::errno::Errno;
 pub use self::flags::{
-    MountFlags, NodeFlags, OpenFlags, PollEvents, RenameFlags, SetAttrMask, UmountFlags, Whence,
-    XattrFlags,
+    FallocFlags, MountFlags, NodeFlags, OpenFlags, PollEvents, RenameFlags, SetAttrMask,
+    UmountFlags, Whence, XattrFlags,
 };
 pub use self::frame::{
     decode_event, decode_handshake, decode_reply, decode_request, encode_error_reply, encode_event,

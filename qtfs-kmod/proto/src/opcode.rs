@@ -115,6 +115,8 @@ opcodes! {
     RemoteKill = 0x0030, Capabilities::REMOTE_KILL;
     /// Stop waiting for a request (see `CancelRequest`).
     Cancel = 0x0031, Capabilities::NONE;
+    /// Allocate or deallocate a range of an open file.
+    Fallocate = 0x0032, Capabilities::NONE;
     /// Server-initiated readiness event (flag EVENT, request id 0).
     PollEvent = 0x0100, Capabilities::POLL_EVENTS;
 }

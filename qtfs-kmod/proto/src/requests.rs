@@ -11,7 +11,8 @@
 use super::attr::{FileMode, Permissions, TimeUpdate};
 use super::bytes::{Data, FsType, MountData, Name, Path, XattrName, XattrValue};
 use super::flags::{
-    MountFlags, OpenFlags, PollEvents, RenameFlags, SetAttrMask, UmountFlags, Whence, XattrFlags,
+    FallocFlags, MountFlags, OpenFlags, PollEvents, RenameFlags, SetAttrMask, UmountFlags, Whence,
+    XattrFlags,
 };
 use super::sizes::{IoSize, Signal, XattrListSize, XattrSize};
 use super::wire::{Codec, DecodeError, Describe, EncodeError, Field, Reader, Writer};
@@ -413,5 +414,20 @@ wire_struct! {
     pub struct CancelRequest {
         /// The request id to cancel.
         pub target: u64,
+    }
+}
+
+wire_struct! {
+    /// Allocates, deallocates or zeroes a byte range of an open file
+    /// (`fallocate(2)`, where the server's file system supports it).
+    pub struct FallocateRequest {
+        /// Open handle (written to).
+        pub handle: u64,
+        /// `FALLOC_FL_*` mode (0: allocate, extending the size).
+        pub mode: FallocFlags,
+        /// Start of the range.
+        pub offset: u64,
+        /// Length of the range (not 0).
+        pub len: u64,
     }
 }

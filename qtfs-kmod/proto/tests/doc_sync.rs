@@ -63,7 +63,7 @@ fn wire_type(ty: &str) -> (String, String) {
         "WireAttr" => (format!("`{ty}`"), "112".into()),
         "StatFs" => (format!("`{ty}`"), "72".into()),
         "OpenFlags" | "RenameFlags" | "SetAttrMask" | "XattrFlags" | "UmountFlags"
-        | "PollEvents" | "NodeFlags" => (format!("u32 flags `{ty}`"), "4".into()),
+        | "PollEvents" | "NodeFlags" | "FallocFlags" => (format!("u32 flags `{ty}`"), "4".into()),
         "MountFlags" => (format!("u64 flags `{ty}`"), "8".into()),
         "Groups" => (
             "u32 count + count × u32".into(),
@@ -261,6 +261,7 @@ fn sections() -> BTreeMap<&'static str, String> {
 
     let mut t = String::new();
     flag_table(&mut t, "NodeFlags", NodeFlags::ALL, |f| f.bits().into());
+    flag_table(&mut t, "FallocFlags", FallocFlags::ALL, |f| f.bits().into());
     flag_table(&mut t, "OpenFlags", OpenFlags::ALL, |f| f.bits().into());
     flag_table(&mut t, "RenameFlags", RenameFlags::ALL, |f| f.bits().into());
     flag_table(&mut t, "SetAttrMask", SetAttrMask::ALL, |f| f.bits().into());

@@ -373,6 +373,12 @@ pub fn requests(p: &Pool) -> Vec<Request<'_>> {
             signal: Signal::new(s.u32() % 65).unwrap(),
         }),
         Request::Cancel(CancelRequest { target: s.u64() }),
+        Request::Fallocate(FallocateRequest {
+            handle: s.u64(),
+            mode: FallocFlags::from_bits(s.u32() & FallocFlags::KNOWN).unwrap(),
+            offset: s.u64(),
+            len: s.u64(),
+        }),
     ]
 }
 
@@ -456,6 +462,7 @@ pub fn replies(p: &Pool) -> Vec<Reply<'_>> {
         Reply::RemoteUmount(EmptyReply {}),
         Reply::RemoteKill(EmptyReply {}),
         Reply::Cancel(EmptyReply {}),
+        Reply::Fallocate(AttrReply { attr: s.attr() }),
     ]
 }
 
