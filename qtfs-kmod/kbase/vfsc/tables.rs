@@ -565,7 +565,7 @@ unsafe extern "C" fn fsync_cb<T: RemoteFs>(f: *mut bindings::file, start: i64, e
 /// `->fallocate`.
 unsafe extern "C" fn fallocate_cb<T: RemoteFs>(f: *mut bindings::file, mode: c_int, offset: i64, len: i64) -> kernel::ffi::c_long {
     // SAFETY: per the contract.
-    kernel::ffi::c_long::from(ret(T::fallocate(unsafe { File::from_raw(f) }, mode as u32, offset, len)))
+    ret(T::fallocate(unsafe { File::from_raw(f) }, mode as u32, offset, len)) as kernel::ffi::c_long
 }
 
 /// # Safety
