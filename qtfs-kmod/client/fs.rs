@@ -6,7 +6,9 @@
 
 use crate::kbase::vfs::FsStat;
 use crate::kbase::vfsc::ops::SetAttr;
-use crate::kbase::vfsc::{Dentry, DirContext, File, Inode, InodeRef, Io, ReadFolio, RemoteFs, SuperBlock};
+use crate::kbase::vfsc::{
+    Dentry, DirContext, File, Inode, InodeRef, Io, ReadFolio, Readahead, RemoteFs, SuperBlock,
+};
 use crate::node::{forget, Node};
 use crate::options::Options;
 use crate::vfs_file::Open;
@@ -125,6 +127,9 @@ impl RemoteFs for Qtfs {
     }
     fn read_folio(inode: &Inode<Self>, file: Option<&File<Self>>, folio: ReadFolio) -> Result {
         vfs_file::read_folio(inode, file, folio)
+    }
+    fn readahead(inode: &Inode<Self>, file: Option<&File<Self>>, ra: &mut Readahead<'_>) {
+        vfs_file::readahead(inode, file, ra)
     }
     fn write_folio(inode: &Inode<Self>, data: &[u8], pos: i64) -> Result {
         vfs_file::write_folio(inode, data, pos)

@@ -13,7 +13,7 @@
 #![forbid(unsafe_code)]
 
 use crate::fs::Qtfs;
-use crate::kbase::vfsc::{File, Inode, Io, Kind};
+use crate::kbase::vfsc::{File, Inode, Io, Kind, Readahead};
 use crate::node::{apply, apply_own, refresh, OpenState};
 use crate::proto::{
     Data, FallocFlags, FallocateRequest, FsyncRequest, IoSize, OpenFlags, OpenRequest, ReadRequest, ReleaseRequest, Reply,
@@ -292,6 +292,44 @@ pub(crate) fn read_folio(
     }
     folio.done(&buf[..got]);
     Ok(())
+}
+
+/// Reads a readahead window with as few requests as possible (up to
+/// `MAX_IO_SIZE` each) and fills its folios from them. A failed request
+/// leaves the rest of the window for `read_folio` to retry one by one.
+pub(crate) fn readahead(inode: &Inode<Qtfs>, file: Option<&File<Qtfs>>, ra: &mut Readahead<'_>) {
+    let info = info(inode);
+    let state = match file.and_then(|f| f.open()) {
+        Some(o) => o.state.clone(),
+        None => match inode.data().writeback.lock().clone() {
+            Some(s) => s,
+            None => return,
+        },
+    };
+    while ra.len() > 0 {
+        let start = ra.pos();
+        let want = ra.len().min(MAX_IO_SIZE as usize);
+        let Ok(mut buf) = KVVec::from_elem(0u8, want, GFP_KERNEL) else {
+            return;
+        };
+        let Ok(got) = read_at(info, &state.creds, state.handle, start, &mut buf) else {
+            return;
+        };
+        // Hand out the folios this chunk covers (a short read: the rest of
+        // each folio is zero, as past the end of file).
+        let mut done = 0usize;
+        while done < want {
+            let Some(folio) = ra.next_folio() else { return };
+            let size = folio.size();
+            let off = (folio.pos() - start) as usize;
+            let data = buf.get(off..got.max(off)).unwrap_or(&[]);
+            folio.done(&data[..data.len().min(size)]);
+            done = off + size;
+        }
+        if got < want {
+            return;
+        }
+    }
 }
 
 /// Writes back one folio's bytes dirtied through a shared mapping.

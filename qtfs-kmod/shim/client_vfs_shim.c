@@ -547,17 +547,24 @@ void qtfs_shim_folio_fill_done(struct folio *folio, const void *data, size_t len
 }
 
 /* Implemented in Rust (kbase/vfs_client/aops.rs). */
-int qtfs_rs_read_folio_cb(void *priv, struct folio *folio);
 int qtfs_rs_write_folio_cb(void *priv, struct inode *inode, const void *data,
 			   size_t len, loff_t pos);
 
-/* Every folio of a readahead window, one callback each (locked folios). */
-void qtfs_shim_readahead(struct readahead_control *ractl, void *priv)
+/* The readahead window: its start and length in bytes. */
+loff_t qtfs_shim_readahead_pos(struct readahead_control *ractl)
 {
-	struct folio *folio;
+	return readahead_pos(ractl);
+}
 
-	while ((folio = readahead_folio(ractl)))
-		qtfs_rs_read_folio_cb(priv, folio);
+size_t qtfs_shim_readahead_length(struct readahead_control *ractl)
+{
+	return readahead_length(ractl);
+}
+
+/* The window's next folio, locked (NULL at the end). */
+struct folio *qtfs_shim_readahead_next(struct readahead_control *ractl)
+{
+	return readahead_folio(ractl);
 }
 
 struct inode *qtfs_shim_readahead_inode(struct readahead_control *ractl)

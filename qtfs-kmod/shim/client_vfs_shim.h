@@ -105,7 +105,9 @@ loff_t qtfs_shim_folio_pos(struct folio *folio);
 size_t qtfs_shim_folio_size(struct folio *folio);
 struct inode *qtfs_shim_folio_inode(struct folio *folio);
 void qtfs_shim_folio_fill_done(struct folio *folio, const void *data, size_t len, int err);
-void qtfs_shim_readahead(struct readahead_control *ractl, void *priv);
+loff_t qtfs_shim_readahead_pos(struct readahead_control *ractl);
+size_t qtfs_shim_readahead_length(struct readahead_control *ractl);
+struct folio *qtfs_shim_readahead_next(struct readahead_control *ractl);
 struct inode *qtfs_shim_readahead_inode(struct readahead_control *ractl);
 struct file *qtfs_shim_readahead_file(struct readahead_control *ractl);
 int qtfs_shim_writepages(struct address_space *mapping, struct writeback_control *wbc,

@@ -8,7 +8,7 @@
 //! `Documentation/filesystems/locking.rst` (for example the parent's
 //! `i_rwsem` in `lookup`, `create`, `unlink`).
 
-use super::types::{Dentry, DirContext, File, Inode, InodeRef, Io, ReadFolio, SuperBlock};
+use super::types::{Dentry, DirContext, File, Inode, InodeRef, Io, ReadFolio, Readahead, SuperBlock};
 use crate::kbase::vfs::FsStat;
 use kernel::alloc::{KBox, KVec};
 use kernel::error::Result;
@@ -126,6 +126,8 @@ pub(crate) trait RemoteFs: Sized + 'static {
 
     /// Fills one locked folio from the server (the open file, if known).
     fn read_folio(inode: &Inode<Self>, file: Option<&File<Self>>, folio: ReadFolio) -> Result;
+    /// Fills as much of a readahead window as it can.
+    fn readahead(inode: &Inode<Self>, file: Option<&File<Self>>, ra: &mut Readahead<'_>);
     /// Writes back `data`, the cached bytes at `pos`.
     fn write_folio(inode: &Inode<Self>, data: &[u8], pos: i64) -> Result;
 }

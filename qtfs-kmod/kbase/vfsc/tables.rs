@@ -9,7 +9,7 @@
 //! reference: the tables live in the module's read-only data.
 
 use super::ops::{RemoteFs, SetAttr};
-use super::types::{Dentry, DirContext, File, Inode, InodeBox, Io, ReadFolio, SuperBlock};
+use super::types::{Dentry, DirContext, File, Inode, InodeBox, Io, ReadFolio, Readahead, SuperBlock};
 use kernel::alloc::KBox;
 use kernel::bindings;
 use kernel::error::Result;
@@ -48,7 +48,6 @@ extern "C" {
     fn qtfs_shim_file_set_private(f: *mut bindings::file, p: *mut c_void);
     fn qtfs_shim_inode_private(inode: *const bindings::inode) -> *mut c_void;
     fn qtfs_shim_truncate_final(inode: *mut bindings::inode);
-    fn qtfs_shim_readahead(ractl: *mut bindings::readahead_control, priv_: *mut c_void);
     fn qtfs_shim_readahead_inode(ractl: *mut bindings::readahead_control) -> *mut bindings::inode;
     fn qtfs_shim_readahead_file(ractl: *mut bindings::readahead_control) -> *mut bindings::file;
     fn qtfs_shim_writepages(
@@ -595,45 +594,6 @@ unsafe extern "C" fn read_folio_cb<T: RemoteFs>(f: *mut bindings::file, folio: *
     ret(T::read_folio(inode, file, rf))
 }
 
-struct RaCtx<'a, T: RemoteFs> {
-    inode: &'a Inode<T>,
-    file: Option<&'a File<T>>,
-}
-
-/// Called by `qtfs_shim_readahead` per folio.
-///
-/// # Safety
-///
-/// `priv_` is the `RaCtx<T>` of `readahead_cb`; `folio` locked.
-unsafe extern "C" fn ra_folio_cb<T: RemoteFs>(priv_: *mut c_void, folio: *mut bindings::folio) -> c_int {
-    // SAFETY: per the contract.
-    let ctx = unsafe { &*priv_.cast::<RaCtx<'_, T>>() };
-    // SAFETY: locked folio.
-    match unsafe { ReadFolio::from_raw(folio) } {
-        Some(rf) => ret(T::read_folio(ctx.inode, ctx.file, rf)),
-        None => -22,
-    }
-}
-
-/// The C readahead loop calls back through this one symbol; its `priv`
-/// carries the Rust callback for `T` (a module has one `RemoteFs`).
-#[repr(C)]
-struct RaThunk {
-    cb: unsafe extern "C" fn(*mut c_void, *mut bindings::folio) -> c_int,
-    ctx: *mut c_void,
-}
-
-/// # Safety
-///
-/// Called by `qtfs_shim_readahead` with the `RaThunk` it was given.
-#[no_mangle]
-unsafe extern "C" fn qtfs_rs_read_folio_cb(priv_: *mut c_void, folio: *mut bindings::folio) -> c_int {
-    // SAFETY: per the contract.
-    let t = unsafe { &*priv_.cast::<RaThunk>() };
-    // SAFETY: `t.cb` is `ra_folio_cb::<T>` with its context.
-    unsafe { (t.cb)(t.ctx, folio) }
-}
-
 /// # Safety
 ///
 /// `->readahead`.
@@ -644,13 +604,9 @@ unsafe extern "C" fn readahead_cb<T: RemoteFs>(ractl: *mut bindings::readahead_c
     let f = unsafe { qtfs_shim_readahead_file(ractl) };
     // SAFETY: a live file of that inode, if given.
     let file = (!f.is_null()).then(|| unsafe { File::<T>::from_raw(f) });
-    let mut ctx = RaCtx { inode, file };
-    let mut thunk = RaThunk {
-        cb: ra_folio_cb::<T>,
-        ctx: (&mut ctx as *mut RaCtx<'_, T>).cast(),
-    };
-    // SAFETY: `thunk` outlives the call.
-    unsafe { qtfs_shim_readahead(ractl, (&mut thunk as *mut RaThunk).cast()) };
+    // SAFETY: the control of this call, used only here.
+    let mut ra = unsafe { Readahead::from_raw(ractl) };
+    T::readahead(inode, file, &mut ra);
 }
 
 #[repr(C)]

@@ -90,6 +90,9 @@ extern "C" {
         len: usize,
         err: c_int,
     );
+    fn qtfs_shim_readahead_pos(r: *mut bindings::readahead_control) -> i64;
+    fn qtfs_shim_readahead_length(r: *mut bindings::readahead_control) -> usize;
+    fn qtfs_shim_readahead_next(r: *mut bindings::readahead_control) -> *mut bindings::folio;
     fn qtfs_shim_statfs_fill(buf: *mut bindings::kstatfs, s: *const FsStat, magic: usize);
 }
 
@@ -804,5 +807,43 @@ impl Drop for ReadFolio {
         // SAFETY: locked folio (invariant): unlocked, not up to date (the
         // reader sees EIO).
         unsafe { qtfs_shim_folio_fill_done(self.0.as_ptr(), core::ptr::null(), 0, -5) };
+    }
+}
+
+/// A readahead window: contiguous bytes whose folios are handed out one
+/// by one, locked.
+pub(crate) struct Readahead<'a> {
+    ractl: *mut bindings::readahead_control,
+    _p: PhantomData<&'a ()>,
+}
+
+impl Readahead<'_> {
+    /// # Safety
+    ///
+    /// `ractl` is the control of one `->readahead` call, valid for `'a`.
+    pub(crate) unsafe fn from_raw(ractl: *mut bindings::readahead_control) -> Self {
+        Readahead {
+            ractl,
+            _p: PhantomData,
+        }
+    }
+
+    /// Start of what is left of the window, in bytes.
+    pub(crate) fn pos(&self) -> i64 {
+        // SAFETY: valid control (contract).
+        unsafe { qtfs_shim_readahead_pos(self.ractl) }
+    }
+
+    /// Bytes left in the window.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: valid control (contract).
+        unsafe { qtfs_shim_readahead_length(self.ractl) }
+    }
+
+    /// The next folio, locked; every folio not taken is unlocked (not up
+    /// to date) by the VFS after `->readahead` returns.
+    pub(crate) fn next_folio(&mut self) -> Option<ReadFolio> {
+        // SAFETY: valid control (contract); the folio comes locked.
+        unsafe { ReadFolio::from_raw(qtfs_shim_readahead_next(self.ractl)) }
     }
 }
