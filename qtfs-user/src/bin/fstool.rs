@@ -3,7 +3,10 @@
 //! `qtfs-fstool mmap-write FILE OFFSET TEXT` maps FILE shared, writes TEXT
 //! at OFFSET through the mapping, `msync`s and unmaps; it fails if any
 //! step fails. `qtfs-fstool mmap-read FILE LEN` prints the first LEN bytes
-//! read through a private mapping.
+//! read through a private mapping. `qtfs-fstool bench DIR [SCALE]` times
+//! metadata and streaming workloads in DIR (an empty directory it may fill)
+//! and prints one `name value unit` line per figure; SCALE (default 1)
+//! multiplies the sizes.
 use anyhow::{bail, Context, Result};
 use std::fs::OpenOptions;
 use std::os::fd::AsRawFd;
@@ -61,6 +64,91 @@ fn mmap_read(path: &str, len: usize) -> Result<()> {
     Ok(())
 }
 
+fn rate(n: usize, t: std::time::Duration) -> f64 {
+    n as f64 / t.as_secs_f64().max(1e-9)
+}
+
+/// Times the workloads the closing notes and `make bench` report.
+fn bench(dir: &str, scale: usize) -> Result<()> {
+    use std::io::{Read, Write};
+    use std::time::Instant;
+    let d = std::path::Path::new(dir);
+    let hot = d.join("hot");
+    std::fs::write(&hot, b"x")?;
+    let n = 2000 * scale;
+    let t = Instant::now();
+    for _ in 0..n {
+        std::fs::metadata(&hot)?;
+    }
+    println!("stat_hot {:.0} ops/s", rate(n, t.elapsed()));
+
+    let many = d.join("many");
+    std::fs::create_dir(&many)?;
+    let files = 2000 * scale;
+    let block = [7u8; 4096];
+    let t = Instant::now();
+    for i in 0..files {
+        let mut f = std::fs::File::create(many.join(format!("f{i}")))?;
+        f.write_all(&block)?;
+    }
+    println!("create_write_4k {:.0} files/s", rate(files, t.elapsed()));
+    let t = Instant::now();
+    let mut seen = 0;
+    for e in std::fs::read_dir(&many)? {
+        std::fs::symlink_metadata(e?.path())?;
+        seen += 1;
+    }
+    if seen != files {
+        bail!("listed {seen} of {files} files");
+    }
+    println!(
+        "ls_l {:.3} s for {files} entries",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    for i in 0..files {
+        std::fs::metadata(many.join(format!("f{i}")))?;
+    }
+    println!("stat_distinct {:.0} ops/s", rate(files, t.elapsed()));
+    let t = Instant::now();
+    for i in 0..files {
+        std::fs::remove_file(many.join(format!("f{i}")))?;
+    }
+    println!("unlink {:.0} files/s", rate(files, t.elapsed()));
+
+    let big = d.join("big");
+    let mb = 32 * scale;
+    let chunk = vec![0x5au8; 1 << 20];
+    let t = Instant::now();
+    {
+        let mut f = std::fs::File::create(&big)?;
+        for _ in 0..mb {
+            f.write_all(&chunk)?;
+        }
+        f.sync_all()?;
+    }
+    println!("seq_write {:.1} MB/s", rate(mb, t.elapsed()));
+    let t = Instant::now();
+    let mut f = std::fs::File::open(&big)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0usize;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        total += k;
+    }
+    if total != mb << 20 {
+        bail!("read {total} bytes of {}", mb << 20);
+    }
+    println!("seq_read {:.1} MB/s", rate(mb, t.elapsed()));
+    std::fs::remove_file(&big)?;
+    std::fs::remove_dir(&many)?;
+    std::fs::remove_file(&hot)?;
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     match args
@@ -73,6 +161,8 @@ fn main() -> Result<()> {
             mmap_write(file, off.parse().context("offset")?, text.as_bytes())
         }
         [_, "mmap-read", file, len] => mmap_read(file, len.parse().context("length")?),
-        _ => bail!("usage: qtfs-fstool mmap-write FILE OFFSET TEXT | mmap-read FILE LEN"),
+        [_, "bench", dir] => bench(dir, 1),
+        [_, "bench", dir, scale] => bench(dir, scale.parse().context("scale")?),
+        _ => bail!("usage: qtfs-fstool mmap-write FILE OFFSET TEXT | mmap-read FILE LEN | bench DIR [SCALE]"),
     }
 }
