@@ -138,6 +138,13 @@ int qtfs_shim_sb_setup(struct super_block *sb, unsigned long magic,
 	sb->s_fs_info = fs_info;
 	if (read_only)
 		sb->s_flags |= SB_RDONLY;
+	/*
+	 * The VFS then leaves the umask to the file system: the client sends
+	 * it with each create and the HOST applies it, unless a default ACL of
+	 * the directory replaces it. No ACL is cached here (no get_acl), so
+	 * local permission checks use the mode bits; the HOST checks ACLs.
+	 */
+	sb->s_flags |= SB_POSIXACL;
 	/* A backing device of our own, so the flusher writes dirty pages. */
 	err = super_setup_bdi(sb);
 	if (err)
