@@ -106,6 +106,10 @@ pub(crate) fn attr(a: &WireAttr) -> Attr {
         mtime_nsec: a.mtime.nsec,
         ctime_sec: a.ctime.sec,
         ctime_nsec: a.ctime.nsec,
+        change: a.change,
+        magic: 0,
+        generation: a.generation,
+        mounted: 0,
     }
 }
 

@@ -60,7 +60,7 @@ impl kernel::Module for QtfsModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let cfg = kbase::param::load(Role::Client)?;
         kbase::log::set_level(cfg.log_level);
-        let key = kbase::param::load_client_key()?;
+        let key = kbase::param::load_key()?;
         if key.is_none() {
             qwarn!("no qtfs_auth_key set: mounts will be refused");
         }

@@ -25,11 +25,15 @@ pub(crate) const PARAM_PORT: &str = "qtfs_server_port";
 pub(crate) const PARAM_LOG_LEVEL: &str = "qtfs_log_level";
 /// Name of the server's pre-shared key parameter (hex, never shown).
 pub(crate) const PARAM_AUTH_KEY: &str = "qtfs_auth_key";
-/// Name of the server's export directory parameter.
-pub(crate) const PARAM_EXPORT: &str = "qtfs_export";
+/// Name of the server's export list parameter.
+pub(crate) const PARAM_EXPORTS: &str = "qtfs_exports";
+/// Most exports in `qtfs_exports`.
+pub(crate) const MAX_EXPORTS: usize = 16;
+/// Longest `qtfs_exports` value in bytes (what one sysfs write carries).
+pub(crate) const EXPORTS_MAX_LEN: usize = 4095;
 /// Bytes of the pre-shared key (`qtfs_auth_key` is twice as many hex digits).
 pub(crate) const AUTH_KEY_LEN: usize = 32;
-/// Longest `qtfs_export` accepted, in bytes (PATH_MAX without the NUL).
+/// Longest export directory accepted, in bytes (PATH_MAX without the NUL).
 pub(crate) const EXPORT_MAX: usize = 4095;
 /// Port used when `qtfs_server_port` is not given.
 pub(crate) const DEFAULT_PORT: u16 = 12345;
@@ -162,6 +166,15 @@ pub(crate) enum Reason {
     BadKey,
     /// Not an absolute path of plain components.
     BadExport,
+    /// An export option other than `ro` and `crossmnt`.
+    BadExportOption,
+    /// The same directory exported twice.
+    DuplicateExport,
+    /// More than [`MAX_EXPORTS`] exports, or a list longer than
+    /// [`EXPORTS_MAX_LEN`].
+    TooManyExports,
+    /// An empty entry (`,,` or a leading or trailing comma).
+    EmptyExportEntry,
 }
 
 /// A refused parameter: its name, the value as given, and why.
@@ -189,6 +202,15 @@ impl fmt::Display for ParamError<'_> {
                 f,
                 "must be an absolute path (at most 4095 bytes) without . or .. components"
             ),
+            Reason::BadExportOption => {
+                write!(f, "unknown export option (the options are ro and crossmnt)")
+            }
+            Reason::DuplicateExport => write!(f, "directory exported twice"),
+            Reason::TooManyExports => write!(
+                f,
+                "at most {MAX_EXPORTS} exports and {EXPORTS_MAX_LEN} bytes"
+            ),
+            Reason::EmptyExportEntry => write!(f, "empty entry in the list"),
         }
     }
 }
@@ -372,52 +394,112 @@ pub(crate) fn valid_export(s: &[u8]) -> bool {
         && s.split(|&b| b == b'/').all(|c| c != b"." && c != b"..")
 }
 
-/// The server-only parameters, validated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ServerConfig<'a> {
-    /// The pre-shared key; `None` when not set (every connection refused).
-    pub(crate) auth_key: Option<[u8; AUTH_KEY_LEN]>,
-    /// The export directory; `None` when not set (every attach refused).
-    pub(crate) export: Option<&'a [u8]>,
+/// Validates `qtfs_auth_key` (`None` or empty = not set; optional). A
+/// refused key is reported as [`HIDDEN`].
+pub(crate) fn validate_key(
+    key: Option<&[u8]>,
+) -> Result<Option<[u8; AUTH_KEY_LEN]>, ParamError<'static>> {
+    match key {
+        None | Some(b"") => Ok(None),
+        Some(s) => parse_auth_key(s).map(Some).ok_or(ParamError {
+            param: PARAM_AUTH_KEY,
+            value: HIDDEN,
+            reason: Reason::BadKey,
+        }),
+    }
 }
 
-/// Validates `qtfs_auth_key` and `qtfs_export` (`None` or empty = not set;
-/// both are optional). A refused key is reported as [`HIDDEN`].
-pub(crate) fn validate_server<'a>(
-    key: Option<&[u8]>,
-    export: Option<&'a [u8]>,
-) -> Result<ServerConfig<'a>, [Option<ParamError<'a>>; 2]> {
-    let mut errors = [None, None];
-    let auth_key = match key {
-        None | Some(b"") => None,
-        Some(s) => {
-            let k = parse_auth_key(s);
-            if k.is_none() {
-                errors[0] = Some(ParamError {
-                    param: PARAM_AUTH_KEY,
-                    value: HIDDEN,
-                    reason: Reason::BadKey,
-                });
-            }
-            k
-        }
-    };
-    let export = match export {
-        None | Some(b"") => None,
-        Some(s) if valid_export(s) => Some(s),
-        Some(s) => {
-            errors[1] = Some(ParamError {
-                param: PARAM_EXPORT,
-                value: s,
-                reason: Reason::BadExport,
-            });
-            None
-        }
-    };
-    if errors.iter().any(Option::is_some) {
-        return Err(errors);
+/// `/a/b/` and `/a/b` name the same directory (`/` stays `/`).
+pub(crate) fn trim_slashes(p: &[u8]) -> &[u8] {
+    let mut p = p;
+    while p.len() > 1 && p.last() == Some(&b'/') {
+        p = &p[..p.len() - 1];
     }
-    Ok(ServerConfig { auth_key, export })
+    p
+}
+
+/// One entry of `qtfs_exports`: `/dir[:opt[:opt]]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct ExportSpec<'a> {
+    /// The directory, trailing slashes removed.
+    pub(crate) path: &'a [u8],
+    /// `ro`: every modifying operation is refused with `EROFS`.
+    pub(crate) ro: bool,
+    /// `crossmnt`: lookups cross into file systems mounted beneath it.
+    pub(crate) crossmnt: bool,
+}
+
+/// The entries of a `qtfs_exports` value.
+pub(crate) type ExportSpecs<'a> = [Option<ExportSpec<'a>>; MAX_EXPORTS];
+
+/// Parses `qtfs_exports`: comma-separated entries `/dir[:opt[:opt]]` with
+/// the options `ro` and `crossmnt`; surrounding whitespace (the newline of
+/// a sysfs write) is ignored and an empty value means no export. Each
+/// directory as [`valid_export`], none twice, at most [`MAX_EXPORTS`].
+/// Returns how many entries `out` holds, or the first bad entry.
+pub(crate) fn parse_exports<'a>(
+    s: &'a [u8],
+    out: &mut ExportSpecs<'a>,
+) -> Result<usize, ParamError<'a>> {
+    *out = [None; MAX_EXPORTS];
+    let s = s.trim_ascii();
+    let err = |value, reason| ParamError {
+        param: PARAM_EXPORTS,
+        value,
+        reason,
+    };
+    if s.is_empty() {
+        return Ok(0);
+    }
+    if s.len() > EXPORTS_MAX_LEN {
+        return Err(err(s, Reason::TooManyExports));
+    }
+    let mut n = 0;
+    for entry in s.split(|&b| b == b',') {
+        if entry.is_empty() {
+            return Err(err(s, Reason::EmptyExportEntry));
+        }
+        let mut parts = entry.split(|&b| b == b':');
+        let path = parts.next().unwrap_or(b"");
+        if !valid_export(path) {
+            return Err(err(entry, Reason::BadExport));
+        }
+        let mut spec = ExportSpec {
+            path: trim_slashes(path),
+            ro: false,
+            crossmnt: false,
+        };
+        for opt in parts {
+            match opt {
+                b"ro" => spec.ro = true,
+                b"crossmnt" => spec.crossmnt = true,
+                _ => return Err(err(entry, Reason::BadExportOption)),
+            }
+        }
+        if out.iter().flatten().any(|e| e.path == spec.path) {
+            return Err(err(entry, Reason::DuplicateExport));
+        }
+        let Some(slot) = out.get_mut(n) else {
+            return Err(err(entry, Reason::TooManyExports));
+        };
+        *slot = Some(spec);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Whether `path` is `export` or beneath it, component-wise (`/srv/a` is
+/// beneath `/srv` but `/srvx` is not); both without trailing slashes.
+/// Returns the rest of `path` (without its leading slash) when it is.
+pub(crate) fn beneath<'a>(export: &[u8], path: &'a [u8]) -> Option<&'a [u8]> {
+    if export == b"/" {
+        return path.strip_prefix(b"/");
+    }
+    let rest = path.strip_prefix(export)?;
+    if rest.is_empty() {
+        return Some(rest);
+    }
+    rest.strip_prefix(b"/")
 }
 
 #[cfg(test)]
@@ -592,23 +674,102 @@ mod tests {
     }
 
     #[test]
-    fn validate_server_params() {
+    fn keys() {
         let hex = [b'a'; 64];
-        let c = validate_server(Some(&hex), Some(b"/srv")).unwrap();
-        assert_eq!(c.auth_key, Some([0xaa; 32]));
-        assert_eq!(c.export, Some(&b"/srv"[..]));
-        let c = validate_server(None, Some(b"")).unwrap();
-        assert_eq!(c, ServerConfig { auth_key: None, export: None });
-        let e = validate_server(Some(b"secretsecret"), Some(b"rel")).unwrap_err();
-        let key_msg = msg(&e[0].unwrap());
+        assert_eq!(validate_key(Some(&hex)).unwrap(), Some([0xaa; 32]));
+        assert_eq!(validate_key(None).unwrap(), None);
+        assert_eq!(validate_key(Some(b"")).unwrap(), None);
+        let e = validate_key(Some(b"secretsecret")).unwrap_err();
+        let key_msg = msg(&e);
         assert_eq!(
             key_msg,
             "invalid qtfs_auth_key=(hidden): must be exactly 64 hex digits (32 bytes)"
         );
         assert!(!key_msg.contains("secret"));
+    }
+
+    #[test]
+    fn export_lists() {
+        let mut out = [None; MAX_EXPORTS];
+        assert_eq!(parse_exports(b"", &mut out), Ok(0));
+        assert_eq!(parse_exports(b" \n", &mut out), Ok(0));
         assert_eq!(
-            msg(&e[1].unwrap()),
-            "invalid qtfs_export=rel: must be an absolute path (at most 4095 bytes) without . or .. components"
+            parse_exports(b"/srv/a/:ro,/srv/b:crossmnt:ro,/\n", &mut out),
+            Ok(3)
         );
+        assert_eq!(
+            out[0],
+            Some(ExportSpec {
+                path: b"/srv/a",
+                ro: true,
+                crossmnt: false
+            })
+        );
+        assert_eq!(
+            out[1],
+            Some(ExportSpec {
+                path: b"/srv/b",
+                ro: true,
+                crossmnt: true
+            })
+        );
+        assert_eq!(
+            out[2],
+            Some(ExportSpec {
+                path: b"/",
+                ro: false,
+                crossmnt: false
+            })
+        );
+        assert!(out[3].is_none());
+        let e = parse_exports(b"/srv/a,/srv/b:rw", &mut out).unwrap_err();
+        assert_eq!(e.reason, Reason::BadExportOption);
+        assert_eq!(
+            msg(&e),
+            "invalid qtfs_exports=/srv/b:rw: unknown export option (the options are ro and crossmnt)"
+        );
+        let e = parse_exports(b"relative/dir", &mut out).unwrap_err();
+        assert_eq!(
+            msg(&e),
+            "invalid qtfs_exports=relative/dir: must be an absolute path (at most 4095 bytes) without . or .. components"
+        );
+        assert_eq!(
+            parse_exports(b"/srv/../etc", &mut out).unwrap_err().reason,
+            Reason::BadExport
+        );
+        assert_eq!(
+            parse_exports(b"/a,,/b", &mut out).unwrap_err().reason,
+            Reason::EmptyExportEntry
+        );
+        assert_eq!(
+            parse_exports(b"/a,", &mut out).unwrap_err().reason,
+            Reason::EmptyExportEntry
+        );
+        assert_eq!(
+            parse_exports(b"/a,/a/", &mut out).unwrap_err().reason,
+            Reason::DuplicateExport
+        );
+        assert_eq!(
+            parse_exports(b"/a:", &mut out).unwrap_err().reason,
+            Reason::BadExportOption
+        );
+        let many = b"/0,/1,/2,/3,/4,/5,/6,/7,/8,/9,/a,/b,/c,/d,/e,/f,/g";
+        assert_eq!(
+            parse_exports(many, &mut out).unwrap_err().reason,
+            Reason::TooManyExports
+        );
+        assert_eq!(parse_exports(&many[..many.len() - 3], &mut out), Ok(16));
+    }
+
+    #[test]
+    fn beneath_exports() {
+        assert_eq!(beneath(b"/srv", b"/srv"), Some(&b""[..]));
+        assert_eq!(beneath(b"/srv", b"/srv/a/b"), Some(&b"a/b"[..]));
+        assert_eq!(beneath(b"/srv", b"/srvx"), None);
+        assert_eq!(beneath(b"/srv", b"/"), None);
+        assert_eq!(beneath(b"/", b"/srv"), Some(&b"srv"[..]));
+        assert_eq!(beneath(b"/", b"/"), Some(&b""[..]));
+        assert_eq!(trim_slashes(b"/a//"), b"/a");
+        assert_eq!(trim_slashes(b"///"), b"/");
     }
 }

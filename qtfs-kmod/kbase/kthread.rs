@@ -11,6 +11,7 @@
 //!
 //! C header: [`include/linux/kthread.h`](srctree/include/linux/kthread.h)
 
+use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::alloc::{flags::GFP_KERNEL, KBox};
@@ -45,54 +46,93 @@ impl StopToken {
     }
 }
 
+/// The closure of a thread, shared by the thread and its [`Kthread`].
+///
+/// The thread takes the closure out when its function starts; the
+/// `Kthread` frees the allocation once the thread has exited (after
+/// `kthread_stop_put`). A thread stopped before its function ever ran
+/// (`kthread()` then exits without calling it) leaves the closure inside,
+/// and it is dropped with the allocation: nothing leaks either way.
+struct Slot<F> {
+    f: UnsafeCell<Option<F>>,
+}
+
+/// Frees a `KBox<Slot<F>>` given as its raw pointer.
+///
+/// # Safety
+///
+/// `p` must come from `KBox::into_raw` of a `KBox<Slot<F>>`, the thread
+/// using it must have exited, and `p` must not be used afterwards.
+unsafe fn free_slot<F>(p: NonNull<c_void>) {
+    // SAFETY: Per the contract, `p` is the unique owner pointer of a
+    // `KBox<Slot<F>>` nobody uses any more.
+    drop(unsafe { KBox::from_raw(p.as_ptr().cast::<Slot<F>>()) });
+}
+
 /// A running (or finished) kernel thread.
 ///
 /// # Invariants
 ///
 /// `task` is a kernel thread created by `kthread_create_on_node` and woken;
 /// this value holds one reference on it (`get_task_struct`) that is dropped
-/// exactly once, by `kthread_stop_put`.
+/// exactly once, by `kthread_stop_put`. `slot` is the thread's `KBox<Slot<F>>`
+/// (as a raw pointer) and `free` the matching [`free_slot`]; it is freed
+/// exactly once, after `kthread_stop_put` (when the thread has exited).
 pub(crate) struct Kthread {
     task: NonNull<bindings::task_struct>,
+    slot: NonNull<c_void>,
+    free: unsafe fn(NonNull<c_void>),
 }
 
-// SAFETY: The handle is just a counted task reference; `kthread_stop_put`
-// may be called from any thread.
+// SAFETY: The handle is a counted task reference and the pointer to a slot
+// whose closure is `Send`; `kthread_stop_put` and the freeing may happen on
+// any thread.
 unsafe impl Send for Kthread {}
-// SAFETY: No method takes `&self` to act on the task.
+// SAFETY: No method takes `&self` to act on the task or the slot.
 unsafe impl Sync for Kthread {}
 
-/// Runs the closure that `spawn` boxed; the thread's main function.
+/// Runs the closure that `spawn` stored; the thread's main function.
 ///
 /// # Safety
 ///
-/// `data` must come from `KBox::into_raw` of a `KBox<F>` and be passed to
-/// this function once; the caller is the new kernel thread.
+/// `data` must be the `Slot<F>` of this thread (from `spawn`), alive until
+/// the thread exits, and this function called once, by the new thread.
 unsafe extern "C" fn trampoline<F>(data: *mut c_void) -> c_int
 where
     F: FnOnce(&StopToken) -> i32 + Send + 'static,
 {
-    // SAFETY: Per this function's contract, `data` is the unique owner
-    // pointer of a `KBox<F>` that nobody else will use.
-    let f = unsafe { KBox::from_raw(data.cast::<F>()) };
+    // SAFETY: Per this function's contract `data` is our live `Slot<F>`;
+    // only this thread touches `f` until it exits (the `Kthread` reads it
+    // only after `kthread_stop_put`, which waits for the exit).
+    let f = unsafe { (*(*data.cast::<Slot<F>>()).f.get()).take() };
     let token = StopToken {
         _not_send: PhantomData,
     };
-    (KBox::into_inner(f))(&token)
+    match f {
+        Some(f) => f(&token),
+        None => -(bindings::EINVAL as c_int),
+    }
 }
 
 impl Kthread {
     /// Starts a kernel thread named `name` (at most 15 bytes are shown in
     /// `/proc/<pid>/comm`) running `f`. The value `f` returns is what
-    /// [`Self::stop`] returns.
+    /// [`Self::stop`] returns (`-EINTR` if the thread was stopped before
+    /// `f` started; `f` is then dropped unrun).
     pub(crate) fn spawn<F>(name: &CStr, f: F) -> Result<Self>
     where
         F: FnOnce(&StopToken) -> i32 + Send + 'static,
     {
-        let data = KBox::into_raw(KBox::new(f, GFP_KERNEL)?);
+        let slot = KBox::new(
+            Slot {
+                f: UnsafeCell::new(Some(f)),
+            },
+            GFP_KERNEL,
+        )?;
+        let data = KBox::into_raw(slot);
         // SAFETY: `trampoline::<F>` has the signature of a thread function
-        // and its contract holds: `data` comes from `KBox::into_raw` and the
-        // thread calls it exactly once. `"%s"` with `name` (a valid
+        // and its contract holds: `data` is the thread's `Slot<F>`, freed
+        // only after the thread exits. `"%s"` with `name` (a valid
         // NUL-terminated string, copied by the callee) builds the comm.
         // NUMA_NO_NODE is -1.
         let task = unsafe {
@@ -114,31 +154,53 @@ impl Kthread {
                 return Err(e);
             }
         };
-        let task = NonNull::new(task).ok_or(kernel::error::code::ENOMEM)?;
+        let Some(task) = NonNull::new(task) else {
+            // Not reachable (a null is not an ERR_PTR and kthread_create
+            // never returns it); the slot is leaked rather than freed
+            // while a thread might use it.
+            return Err(kernel::error::code::ENOMEM);
+        };
         // SAFETY: `task` is a new, not yet woken kernel thread: valid. The
         // extra reference keeps it valid even if `f` returns before `stop`.
         unsafe { bindings::get_task_struct(task.as_ptr()) };
         // SAFETY: `task` is valid (reference held above).
         unsafe { bindings::wake_up_process(task.as_ptr()) };
-        // INVARIANT: created, woken, one reference held.
-        Ok(Kthread { task })
+        // INVARIANT: created, woken, one reference held; `slot` is the
+        // thread's and `free_slot::<F>` frees exactly that type.
+        Ok(Kthread {
+            task,
+            // SAFETY: `KBox::into_raw` never returns null.
+            slot: unsafe { NonNull::new_unchecked(data.cast()) },
+            free: free_slot::<F>,
+        })
     }
 
     /// Asks the thread to stop, waits until it has exited and returns the
     /// closure's result.
     pub(crate) fn stop(self) -> i32 {
-        let task = self.task;
-        core::mem::forget(self);
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: Called once for this value (`ManuallyDrop` keeps `drop`
+        // from running).
+        unsafe { this.stop_and_free() }
+    }
+
+    /// # Safety
+    ///
+    /// At most once per value, which must not be used afterwards.
+    unsafe fn stop_and_free(&self) -> i32 {
         // SAFETY: `task` is a kernel thread with a reference we own (type
-        // invariant); `forget` above guarantees `drop` won't put it again.
-        unsafe { bindings::kthread_stop_put(task.as_ptr()) }
+        // invariant), put exactly once here per the contract.
+        let ret = unsafe { bindings::kthread_stop_put(self.task.as_ptr()) };
+        // SAFETY: The thread has exited (kthread_stop waits for it), so the
+        // slot is unused; `free` matches its type (invariant).
+        unsafe { (self.free)(self.slot) };
+        ret
     }
 }
 
 impl Drop for Kthread {
     fn drop(&mut self) {
-        // SAFETY: `task` is a kernel thread with a reference we own (type
-        // invariant), put exactly once here.
-        unsafe { bindings::kthread_stop_put(self.task.as_ptr()) };
+        // SAFETY: Drop runs once and the value is not used afterwards.
+        unsafe { self.stop_and_free() };
     }
 }

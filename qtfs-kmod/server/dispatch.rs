@@ -1,74 +1,139 @@
 // SPDX-License-Identifier: GPL-2.0
-//! After the handshake: read a request, perform it, answer it; repeat.
+//! A worker thread: take a queued request, perform it, send its answer;
+//! repeat until the connection ends.
 //!
-//! Every frame that passes the header rules gets exactly one answer: an
-//! unknown opcode, or one whose capability was not negotiated, or a
-//! handshake opcode, `EOPNOTSUPP`; a body that does not decode, the errno
-//! of its `DecodeError` (`EINVAL`, `ENAMETOOLONG`, `EPROTO`); the request is
-//! then not performed. A frame that is not a request (a reply or an event
-//! from the client) ends the session, as does a bad header (`frame_io`).
+//! Every request gets exactly one answer: an unknown opcode, or one whose
+//! capability was not negotiated, or a handshake opcode, `EOPNOTSUPP`; a
+//! body that does not decode, the errno of its `DecodeError` (`EINVAL`,
+//! `ENAMETOOLONG`, `EPROTO`); the request is then not performed. A frame
+//! that is not a request ends the session in the reader (`session`).
+//!
+//! Each worker has its own buffers: the reply (at least [`SMALL`] bytes,
+//! grown to what a request can answer, at most `MAX_FRAME_SIZE`) and the
+//! scratch for read data, directory entries and xattrs; buffers grown
+//! beyond [`KEEP`] are freed after the request. Each worker also has its
+//! own `fs_struct` (`unshare_fs_struct`), whose umask is set to the
+//! request's around creations.
 #![forbid(unsafe_code)]
 
-use crate::frame_io::{End, FrameIo};
 use crate::kbase::kthread::StopToken;
-use crate::kbase::net::TcpStream;
+use crate::kbase::log::qwarn;
+use crate::kbase::vfs::PrivateFs;
 use crate::ops::{self, Ctx};
 use crate::proto::{
-    decode_request, encode_error_reply, encode_reply, Errno, FrameFlags, FrameHeader, Negotiated,
+    decode_request, encode_error_reply, encode_reply, Errno, FrameHeader, MAX_FRAME_SIZE,
 };
+use crate::session::Shared;
+use kernel::alloc::KVVec;
+use kernel::prelude::*;
+use kernel::sync::Arc;
 
-/// Serves requests until the peer closes, a protocol error, or a stop.
-pub(crate) fn serve(
-    io: &mut FrameIo,
-    stream: &TcpStream,
-    stop: &StopToken,
-    negotiated: Negotiated,
-    ctx: &mut Ctx<'_>,
-) -> End {
-    loop {
-        let header = match io.read_frame(stream, stop, None) {
-            Ok(h) => h,
-            Err(e) => return e,
-        };
-        if header.flags != FrameFlags::REQUEST {
-            return End::NotARequest;
+/// Reply buffer every worker keeps (every reply without data fits).
+const SMALL: usize = 4096;
+/// Largest buffer kept between requests.
+const KEEP: usize = 256 << 10;
+/// Reply bytes beyond the data (header and fixed fields).
+const REPLY_OVERHEAD: usize = 1024;
+
+/// Makes `buf` at least `n` bytes (zero-filled, reallocated).
+fn ensure(buf: &mut KVVec<u8>, n: usize) -> Result<(), Errno> {
+    if buf.len() < n {
+        *buf = KVVec::new();
+        *buf = KVVec::from_elem(0u8, n, GFP_KERNEL).map_err(|_| Errno::ENOMEM)?;
+    }
+    Ok(())
+}
+
+fn trim(buf: &mut KVVec<u8>, keep: usize) {
+    if buf.len() > KEEP {
+        *buf = KVVec::new();
+        let _ = ensure(buf, keep);
+    }
+}
+
+/// The worker thread's main function.
+pub(crate) fn worker(shared: &Arc<Shared>, stop: &StopToken) -> i32 {
+    let fs = match PrivateFs::unshare() {
+        Ok(fs) => Some(fs),
+        Err(e) => {
+            // Creations then use the default umask (022) of init's fs.
+            qwarn!("worker: unshare_fs_struct failed: error {}", e.to_errno());
+            None
         }
-        let (body, tx) = io.split(&header);
-        let len = answer(&header, body, tx, negotiated, ctx);
-        if len > 0 {
-            if let Err(e) = io.send(stream, len) {
-                return e;
+    };
+    let mut tx = KVVec::new();
+    let mut scratch = KVVec::new();
+    if ensure(&mut tx, SMALL).is_err() {
+        return -(kernel::bindings::ENOMEM as i32);
+    }
+    loop {
+        let Some(job) = shared.next_job(stop) else {
+            return 0;
+        };
+        let len = job.body.len();
+        let n = answer(
+            shared,
+            &job.header,
+            &job.body,
+            &mut tx,
+            &mut scratch,
+            fs.as_ref(),
+        );
+        drop(job);
+        if let Some(frame) = tx.get(..n) {
+            if n > 0 {
+                shared.send(frame);
             }
         }
+        trim(&mut tx, SMALL);
+        trim(&mut scratch, 0);
+        shared.finished_job(len);
     }
 }
 
 /// Performs one request and encodes its answer into `tx`; returns the
 /// frame's length (0 only if even the error reply cannot be encoded,
-/// which a 20-byte frame in a MAX_FRAME_SIZE buffer cannot).
+/// which a 20-byte frame in a 4 KiB buffer cannot).
 fn answer(
+    shared: &Shared,
     header: &FrameHeader,
     body: &[u8],
-    tx: &mut [u8],
-    negotiated: Negotiated,
-    ctx: &mut Ctx<'_>,
+    tx: &mut KVVec<u8>,
+    scratch: &mut KVVec<u8>,
+    fs: Option<&PrivateFs>,
 ) -> usize {
     let errno = match header.opcode() {
         None => Errno::EOPNOTSUPP,
-        Some(op) if !negotiated.allows(op) => Errno::EOPNOTSUPP,
+        Some(op) if !shared.negotiated.allows(op) => Errno::EOPNOTSUPP,
         Some(_) => match decode_request(header, body) {
             Err(e) => e.errno(),
             Ok(req) => {
-                // The reply may borrow the session's scratch buffers
-                // (read data, link targets), hence the closure.
-                match ops::perform(ctx, &req, |reply| {
-                    encode_reply(&mut *tx, header.request_id, reply).map_err(|_| Errno::EIO)
-                }) {
-                    Ok(len) => return len,
+                let need = ops::scratch_need(&req.request);
+                let sized = ensure(scratch, need).and_then(|()| {
+                    ensure(tx, (need + REPLY_OVERHEAD).min(MAX_FRAME_SIZE as usize))
+                });
+                match sized {
                     Err(e) => e,
+                    Ok(()) => {
+                        let mut ctx = Ctx {
+                            shared,
+                            scratch,
+                            fs,
+                        };
+                        let out = &mut tx[..];
+                        // The reply may borrow the scratch buffer (read
+                        // data, link targets), hence the closure.
+                        match ops::perform(&mut ctx, &req, |reply| {
+                            encode_reply(&mut *out, header.request_id, reply)
+                                .map_err(|_| Errno::EIO)
+                        }) {
+                            Ok(len) => return len,
+                            Err(e) => e,
+                        }
+                    }
                 }
             }
         },
     };
-    encode_error_reply(tx, header.opcode, header.request_id, errno).unwrap_or(0)
+    encode_error_reply(&mut tx[..], header.opcode, header.request_id, errno).unwrap_or(0)
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Reading and writing whole frames on a session's stream.
 //!
-//! Both buffers are small during the handshake and allocated once at the
-//! protocol's bound (`MAX_FRAME_SIZE`) after it; nothing is sized by what
-//! the peer sends. A frame is
+//! The handshake's buffers are small ([`HANDSHAKE_FRAME_MAX`]); after it,
+//! the session reads each header ([`read_header`]) and then the body into
+//! a buffer of exactly its length ([`read_body`]), bounded by
+//! `MAX_FRAME_SIZE` and by the session's in-flight limits. A frame is
 //! read header first: the header is decoded (which checks `total_len`
 //! against 20..=MAX_FRAME_SIZE, the flags, status and request id) before
 //! any body byte is read, and exactly `total_len - 20` body bytes follow.
@@ -13,7 +14,8 @@ use crate::kbase::kthread::StopToken;
 use crate::kbase::log::qdebug;
 use crate::kbase::net::{is_interrupted, is_timeout, TcpStream};
 use crate::kbase::sys::monotonic_ms;
-use crate::proto::{DecodeError, FrameHeader, HEADER_LEN, MAX_FRAME_SIZE};
+use crate::proto::{DecodeError, FrameHeader, HEADER_LEN};
+use core::sync::atomic::{AtomicI32, Ordering};
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
 
@@ -80,15 +82,6 @@ impl FrameIo {
         })
     }
 
-    /// Replaces both buffers with ones of `MAX_FRAME_SIZE` (kvmalloc), once
-    /// the peer is authenticated.
-    pub(crate) fn grow(&mut self) -> Result {
-        let size = MAX_FRAME_SIZE as usize;
-        self.rx = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
-        self.tx = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
-        Ok(())
-    }
-
     /// Reads one frame; returns its (decoded, valid) header. The body is
     /// then [`Self::split`]`(&header).0`. `deadline` (monotonic ms) bounds
     /// the whole read, else only a stop request or the peer end it.
@@ -99,17 +92,22 @@ impl FrameIo {
         deadline: Option<u64>,
     ) -> core::result::Result<FrameHeader, End> {
         let mut head = [0u8; HEADER_LEN];
-        read_exact(stream, stop, deadline, &mut head, true)?;
+        read_exact(stream, stop, None, deadline, &mut head, true)?;
         let header = FrameHeader::decode(&head).map_err(End::BadHeader)?;
         let body_len = header.body_len();
-        let body = self.rx.get_mut(..body_len).ok_or(End::BadHeader(DecodeError::FrameTooLarge))?;
+        let body = self
+            .rx
+            .get_mut(..body_len)
+            .ok_or(End::BadHeader(DecodeError::FrameTooLarge))?;
         // Once a header is in, its body must follow within BODY_TIMEOUT_MS
         // (a peer cannot park a session in the middle of a frame).
         let body_deadline = monotonic_ms().saturating_add(BODY_TIMEOUT_MS);
         let body_deadline = Some(deadline.map_or(body_deadline, |d| d.min(body_deadline)));
-        read_exact(stream, stop, body_deadline, body, false).map_err(|e| match (e, deadline) {
-            (End::HandshakeTimeout, None) => End::BodyTimeout,
-            (e, _) => e,
+        read_exact(stream, stop, None, body_deadline, body, false).map_err(|e| {
+            match (e, deadline) {
+                (End::HandshakeTimeout, None) => End::BodyTimeout,
+                (e, _) => e,
+            }
         })?;
         Ok(header)
     }
@@ -133,11 +131,40 @@ impl FrameIo {
     }
 }
 
+/// Reads the next frame's header (after the handshake), waiting as long
+/// as the peer is silent; `broken` (a send error of a worker, negative
+/// errno, or 0) ends the wait.
+pub(crate) fn read_header(
+    stream: &TcpStream,
+    stop: &StopToken,
+    broken: &AtomicI32,
+) -> core::result::Result<FrameHeader, End> {
+    let mut head = [0u8; HEADER_LEN];
+    read_exact(stream, stop, Some(broken), None, &mut head, true)?;
+    FrameHeader::decode(&head).map_err(End::BadHeader)
+}
+
+/// Reads a frame's body into `buf` (exactly its length), within
+/// [`BODY_TIMEOUT_MS`].
+pub(crate) fn read_body(
+    stream: &TcpStream,
+    stop: &StopToken,
+    broken: &AtomicI32,
+    buf: &mut [u8],
+) -> core::result::Result<(), End> {
+    let deadline = monotonic_ms().saturating_add(BODY_TIMEOUT_MS);
+    read_exact(stream, stop, Some(broken), Some(deadline), buf, false).map_err(|e| match e {
+        End::HandshakeTimeout => End::BodyTimeout,
+        e => e,
+    })
+}
+
 /// Fills `buf` from the stream. `at_boundary`: a clean end of stream before
 /// the first byte is [`End::ClosedByPeer`], otherwise [`End::Truncated`].
 fn read_exact(
     stream: &TcpStream,
     stop: &StopToken,
+    broken: Option<&AtomicI32>,
     deadline: Option<u64>,
     buf: &mut [u8],
     at_boundary: bool,
@@ -146,6 +173,12 @@ fn read_exact(
     while got < buf.len() {
         if stop.should_stop() {
             return Err(End::Stopping);
+        }
+        if let Some(e) = broken
+            .map(|b| b.load(Ordering::Acquire))
+            .filter(|&e| e != 0)
+        {
+            return Err(End::Io(e));
         }
         if deadline.is_some_and(|d| monotonic_ms() >= d) {
             return Err(End::HandshakeTimeout);

@@ -38,7 +38,9 @@ impl Listener {
         })?;
         let sock = Arc::new(sock, GFP_KERNEL)?;
         let thread_sock = sock.clone();
-        let thread = Kthread::spawn(THREAD_NAME, move |stop| accept_loop(&thread_sock, cfg, stop))?;
+        let thread = Kthread::spawn(THREAD_NAME, move |stop| {
+            accept_loop(&thread_sock, cfg, stop)
+        })?;
         qinfo!("listening on {}", addr);
         Ok(Listener {
             thread: Some(thread),

@@ -1,53 +1,98 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The file operations a session performs (the read-only subset).
+//! The file operations, one request at a time on a worker thread.
 //!
-//! `Attach` resolves the configured export (`qtfs_export`) and returns its
-//! root node; every other node is reached from it by single-component
-//! lookups that never follow symlinks (`kbase::vfs::Path::child`), so
-//! nothing outside the export can be named. Each operation runs with the
+//! `Attach` finds the export holding the requested directory (`exports`)
+//! and walks to it component by component from the export's root; every
+//! other node is reached from a node by single-component lookups that
+//! never follow symlinks (`kbase::vfs::Path::child`) and cross mounts only
+//! on `crossmnt` exports, so nothing outside the exports can be named. A
+//! node used by a request must still be beneath its export's root (else
+//! `ESTALE`, also for removed exports). Each operation runs with the
 //! request's credentials (`kbase::cred::CredGuard`: fsuid, fsgid, groups;
-//! no capability unless the caller is root — root squash comes later).
-//! Writes are refused with `EROFS`; the remaining opcodes are answered
-//! `EOPNOTSUPP`.
+//! uid 0 with the file-system capabilities only, or squashed to 65534 with
+//! `qtfs_root_squash`), and creations with the request's umask. Modifying
+//! operations on a `ro` export are `EROFS`. `PollRegister`, `PollCancel`,
+//! `RemoteMount`, `RemoteUmount` and `RemoteKill` are `EOPNOTSUPP`.
 #![forbid(unsafe_code)]
 
+use crate::exports::Export;
 use crate::kbase::cred::CredGuard;
-use crate::kbase::vfs::{Attr, Path};
+use crate::kbase::param::root_squash;
+use crate::kbase::vfs::{Attr, File, Path, PrivateFs, SetAttr};
 use crate::proto::{
-    AttrReply, Data, DirEntriesBuilder, DirEntry, EmptyReply, EntryReply, Errno, FileMode,
-    FileType, IncomingRequest, Name, OpenFlags, OpenReply, Path as WirePath, ReadReply,
-    ReaddirReply, ReadlinkReply, Reply, Request, StatFs, StatfsReply, Timestamp, WireAttr,
-    MAX_PATH_LEN,
+    attr::{S_IFBLK, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK, UTIME_NOW, UTIME_OMIT},
+    AttrReply, CreateReply, Data, DirEntriesBuilder, DirEntry, EmptyReply, EntryReply, Errno,
+    FileMode, FileType, GetXattrReply, IncomingRequest, IoSize, ListXattrReply, LlseekReply, Name,
+    NewEntryReply, NodeFlags, OpenFlags, OpenReply, Path as WirePath, ReadFileReply, ReadReply,
+    ReaddirReply, ReadlinkReply, RemoveReply, RenameReply, Reply, Request, SetAttrMask, StatFs,
+    StatfsReply, TimeUpdate, Timestamp, WireAttr, WriteReply, XattrListSize, XattrNames, XattrSize,
+    XattrValue, MAX_PATH_LEN,
 };
-use crate::tables::{Handles, Nodes};
+use crate::session::Shared;
+use crate::tables::{HandleRef, NodeRef};
 use kernel::alloc::KVVec;
 use kernel::prelude::*;
-use kernel::str::CStr;
+use kernel::sync::Arc;
 
-/// What a session's operations work on.
+/// The uid and gid squashed root runs as.
+pub(crate) const NOBODY: u32 = 65534;
+
+/// `ECANCELED`.
+pub(crate) const ECANCELED: Errno = match Errno::new(125) {
+    Some(e) => e,
+    None => Errno::EINTR,
+};
+
+/// What one request works with: the session, and the worker's own
+/// scratch buffer and private fs_struct (for the umask).
 pub(crate) struct Ctx<'a> {
-    /// `qtfs_export` (NUL-terminated), when configured.
-    pub(crate) export: Option<&'a [u8]>,
-    pub(crate) nodes: Nodes,
-    pub(crate) handles: Handles,
-    /// Read data, link targets and directory entries (MAX_IO_SIZE bytes).
-    pub(crate) scratch: KVVec<u8>,
+    pub(crate) shared: &'a Shared,
+    pub(crate) scratch: &'a mut KVVec<u8>,
+    pub(crate) fs: Option<&'a PrivateFs>,
 }
 
 fn errno(e: kernel::error::Error) -> Errno {
     Errno::from_kernel(e.to_errno()).unwrap_or(Errno::EIO)
 }
 
-/// `/a/b/` and `/a/b` name the same export.
-fn trim_slashes(p: &[u8]) -> &[u8] {
-    let mut p = p;
-    while p.len() > 1 && p.last() == Some(&b'/') {
-        p = &p[..p.len() - 1];
-    }
-    p
+/// `s_magic` of the HOST's pseudo file systems, whose files' sizes say
+/// nothing about their contents (include/uapi/linux/magic.h).
+const PSEUDO_MAGICS: &[u64] = &[
+    0x9fa0,      // PROC_SUPER_MAGIC
+    0x6265_6572, // SYSFS_MAGIC
+    0x0027_e0eb, // CGROUP_SUPER_MAGIC
+    0x6367_7270, // CGROUP2_SUPER_MAGIC
+    0x6462_6720, // DEBUGFS_MAGIC
+    0x7472_6163, // TRACEFS_MAGIC
+    0x7363_6673, // SECURITYFS_MAGIC
+    0xcafe_4a11, // BPF_FS_MAGIC
+    0x6265_6570, // CONFIGFS_MAGIC
+    0x6165_676c, // PSTOREFS_MAGIC
+    0xde5e_81e4, // EFIVARFS_MAGIC
+    0xf97c_ff8c, // SELINUX_MAGIC
+    0x4341_5d53, // SMACK_MAGIC
+    0x6573_5543, // FUSE_CTL_SUPER_MAGIC
+    0x4249_4e4d, // BINFMTFS_MAGIC
+    0x6e73_6673, // NSFS_MAGIC
+    0x0765_5821, // RDTGROUP_SUPER_MAGIC
+];
+
+/// Whether `magic` is a pseudo file system's.
+pub(crate) fn is_pseudo(magic: u64) -> bool {
+    PSEUDO_MAGICS.contains(&magic)
 }
 
-fn wire_attr(a: &Attr) -> Result<WireAttr, Errno> {
+fn wire_attr(a: &Attr, export: &Export) -> Result<WireAttr, Errno> {
+    let mut flags = NodeFlags::default();
+    if is_pseudo(a.magic) {
+        flags = flags.union(NodeFlags::PSEUDO);
+    }
+    if a.mounted != 0 && !export.crossmnt {
+        flags = flags.union(NodeFlags::MOUNTPOINT);
+    }
+    if export.ro {
+        flags = flags.union(NodeFlags::READ_ONLY);
+    }
     Ok(WireAttr {
         ino: a.ino,
         dev: a.dev,
@@ -72,23 +117,116 @@ fn wire_attr(a: &Attr) -> Result<WireAttr, Errno> {
             sec: a.ctime_sec,
             nsec: a.ctime_nsec,
         },
-        generation: 0,
-        change: 0,
-        flags: crate::proto::NodeFlags::default(),
+        generation: a.generation,
+        change: a.change,
+        flags,
     })
 }
 
-fn attr_of(p: &Path) -> Result<WireAttr, Errno> {
-    wire_attr(&p.getattr().map_err(errno)?)
+fn attr_of(p: &Path, export: &Export) -> Result<WireAttr, Errno> {
+    wire_attr(&p.getattr().map_err(errno)?, export)
+}
+
+/// Open flags passed to the HOST's open as they are (their values are the
+/// kernel's on every asm-generic architecture, x86-64 included).
+const OPEN_PASSED: u32 = OpenFlags::O_WRONLY.bits()
+    | OpenFlags::O_RDWR.bits()
+    | OpenFlags::O_TRUNC.bits()
+    | OpenFlags::O_APPEND.bits()
+    | OpenFlags::O_NONBLOCK.bits()
+    | OpenFlags::O_DSYNC.bits()
+    | OpenFlags::O_DIRECT.bits()
+    | OpenFlags::O_LARGEFILE.bits()
+    | OpenFlags::O_DIRECTORY.bits()
+    | OpenFlags::O_NOFOLLOW.bits()
+    | OpenFlags::O_NOATIME.bits()
+    | OpenFlags::__O_SYNC.bits();
+
+/// The HOST open flags for `f`: `O_PATH` and `O_TMPFILE` are not
+/// supported; `O_CREAT`, `O_EXCL` (see `Create`), `O_NOCTTY`, `FASYNC` and
+/// `O_CLOEXEC` mean nothing for a server-side file and are dropped.
+fn host_open_flags(f: OpenFlags) -> Result<u32, Errno> {
+    if f.contains(OpenFlags::O_PATH) || f.contains(OpenFlags::__O_TMPFILE) {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(f.bits() & OPEN_PASSED)
+}
+
+fn writes(f: OpenFlags) -> bool {
+    f.access_mode() != 0 || f.contains(OpenFlags::O_TRUNC)
+}
+
+fn time_arg(t: TimeUpdate) -> (i64, u32) {
+    match t {
+        TimeUpdate::Omit => (0, UTIME_OMIT),
+        TimeUpdate::Now => (0, UTIME_NOW),
+        TimeUpdate::Set(t) => (t.sec, t.nsec),
+    }
 }
 
 impl Ctx<'_> {
-    /// Adds a reference to `path`'s node and describes it.
-    fn entry(&mut self, path: Path) -> Result<EntryReply, Errno> {
-        let attr = attr_of(&path)?;
-        let node = self.nodes.add_ref(path)?;
-        Ok(EntryReply { node, attr })
+    /// Node `id`, checked to be still within a live export.
+    fn node(&self, id: u64) -> Result<Arc<NodeRef>, Errno> {
+        let n = self.shared.tables.lock().node(id)?;
+        n.check()?;
+        Ok(n)
     }
+
+    /// A node that a modifying request acts on: `EROFS` on a `ro` export.
+    fn node_rw(&self, id: u64) -> Result<Arc<NodeRef>, Errno> {
+        let n = self.node(id)?;
+        if n.export.ro {
+            return Err(Errno::EROFS);
+        }
+        Ok(n)
+    }
+
+    fn handle(&self, id: u64) -> Result<Arc<HandleRef>, Errno> {
+        let h = self.shared.tables.lock().handle(id)?;
+        h.node.check()?;
+        Ok(h)
+    }
+
+    /// Adds a reference to `path`'s node (one per HOST inode) in
+    /// `export` and describes it.
+    fn entry(&self, path: Path, export: &Arc<Export>) -> Result<(u64, WireAttr), Errno> {
+        let a = path.getattr().map_err(errno)?;
+        let attr = wire_attr(&a, export)?;
+        let node = self
+            .shared
+            .tables
+            .lock()
+            .add_ref((a.dev, a.ino), path, export)?;
+        Ok((node, attr))
+    }
+
+    /// Runs `f` with the request's umask on this worker's own fs_struct.
+    fn with_umask<R>(&self, umask: u32, f: impl FnOnce() -> R) -> R {
+        match self.fs {
+            Some(fs) => fs.with_umask(umask, f),
+            None => f(),
+        }
+    }
+
+    fn new_entry(&self, path: Path, dir: &NodeRef) -> Result<NewEntryReply, Errno> {
+        let (node, attr) = self.entry(path, &dir.export)?;
+        let parent = attr_of(&dir.path, &dir.export)?;
+        Ok(NewEntryReply { node, attr, parent })
+    }
+}
+
+/// The credentials a request runs with: the caller's, with uid and gid 0
+/// (also among the groups) mapped to [`NOBODY`] under `qtfs_root_squash`.
+fn creds_of(req: &IncomingRequest<'_>) -> Result<CredGuard, Errno> {
+    let squash = root_squash();
+    let map = |id: u32| if squash && id == 0 { NOBODY } else { id };
+    let mut groups = [0u32; crate::kbase::cred::MAX_GROUPS];
+    let mut n = 0;
+    for (slot, g) in groups.iter_mut().zip(req.creds.groups.iter()) {
+        *slot = map(g);
+        n += 1;
+    }
+    CredGuard::new(map(req.creds.fsuid), map(req.creds.fsgid), &groups[..n]).map_err(errno)
 }
 
 /// Performs `req` and hands its reply to `send` (which encodes it and
@@ -101,88 +239,179 @@ pub(crate) fn perform<F>(
 where
     F: FnOnce(&Reply<'_>) -> Result<usize, Errno>,
 {
-    if let Request::Ping(_) = req.request {
-        return send(&Reply::Ping(EmptyReply {}));
+    match req.request {
+        Request::Ping(_) => return send(&Reply::Ping(EmptyReply {})),
+        // Answered by the session's reader; one that reaches a worker
+        // (it cannot) is answered the same way.
+        Request::Cancel(_) => return send(&Reply::Cancel(EmptyReply {})),
+        _ => {}
     }
-    let mut groups = [0u32; crate::kbase::cred::MAX_GROUPS];
-    let mut n = 0;
-    for (slot, g) in groups.iter_mut().zip(req.creds.groups.iter()) {
-        *slot = g;
-        n += 1;
-    }
-    let _creds = CredGuard::new(req.creds.fsuid, req.creds.fsgid, &groups[..n]).map_err(errno)?;
+    let _creds = creds_of(req)?;
     match req.request {
         Request::Attach(a) => {
-            let Some(export) = ctx.export else {
+            let list = ctx.shared.cfg.exports.current();
+            if list.is_empty() {
                 return Err(Errno::EACCES);
-            };
-            let configured = export.strip_suffix(&[0]).unwrap_or(export);
-            if trim_slashes(a.export.as_bytes()) != trim_slashes(configured) {
-                return Err(Errno::ENOENT);
             }
-            let name = CStr::from_bytes_with_nul(export).map_err(|_| Errno::EINVAL)?;
-            let root = Path::dir(name).map_err(errno)?;
-            let e = ctx.entry(root)?;
-            send(&Reply::Attach(e))
+            let (export, rest) = list.find(a.export.as_bytes()).ok_or(Errno::ENOENT)?;
+            let mut path = export.root.try_clone().map_err(errno)?;
+            for c in rest.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+                if c == b"." || c == b".." {
+                    return Err(Errno::EINVAL);
+                }
+                path = path.child(c, export.crossmnt).map_err(errno)?;
+            }
+            let (node, attr) = ctx.entry(path, &export)?;
+            if attr.mode.file_type_bits() != crate::proto::attr::S_IFDIR {
+                let _ = ctx.shared.tables.lock().forget(node, 1);
+                return Err(Errno::ENOTDIR);
+            }
+            send(&Reply::Attach(EntryReply { node, attr }))
         }
         Request::Forget(f) => {
-            ctx.nodes.forget(f.node, f.count)?;
+            ctx.shared.tables.lock().forget(f.node, f.count)?;
             send(&Reply::Forget(EmptyReply {}))
         }
         Request::Lookup(l) => {
-            let child = ctx
-                .nodes
-                .path(l.parent)?
-                .child(l.name.as_bytes())
+            let dir = ctx.node(l.parent)?;
+            let child = dir
+                .path
+                .child(l.name.as_bytes(), dir.export.crossmnt)
                 .map_err(errno)?;
-            let e = ctx.entry(child)?;
-            send(&Reply::Lookup(e))
+            let (node, attr) = ctx.entry(child, &dir.export)?;
+            send(&Reply::Lookup(EntryReply { node, attr }))
         }
         Request::Getattr(g) => {
-            let attr = attr_of(ctx.nodes.path(g.node)?)?;
+            let n = ctx.node(g.node)?;
+            let attr = attr_of(&n.path, &n.export)?;
             send(&Reply::Getattr(AttrReply { attr }))
         }
+        Request::Setattr(s) => {
+            let n = ctx.node_rw(s.node)?;
+            if s.mask.contains(SetAttrMask::SIZE) {
+                if s.handle != 0 {
+                    let h = ctx.handle(s.handle)?;
+                    h.file.truncate(s.size).map_err(errno)?;
+                } else {
+                    n.path.truncate(s.size).map_err(errno)?;
+                }
+            }
+            let mut a = SetAttr::default();
+            if s.mask.contains(SetAttrMask::MODE) {
+                a.mode = Some(s.mode.bits());
+            }
+            if s.mask.contains(SetAttrMask::UID) {
+                a.uid = Some(s.uid);
+            }
+            if s.mask.contains(SetAttrMask::GID) {
+                a.gid = Some(s.gid);
+            }
+            if s.atime != TimeUpdate::Omit || s.mtime != TimeUpdate::Omit {
+                a.times = Some((time_arg(s.atime), time_arg(s.mtime)));
+            }
+            if a.mode.is_some() || a.uid.is_some() || a.gid.is_some() || a.times.is_some() {
+                n.path.setattr(&a).map_err(errno)?;
+            }
+            let attr = attr_of(&n.path, &n.export)?;
+            send(&Reply::Setattr(AttrReply { attr }))
+        }
         Request::Open(o) => {
-            let path = ctx.nodes.path(o.node)?;
-            let f = o.flags;
-            if f.access_mode() != 0
-                || f.contains(OpenFlags::O_CREAT)
-                || f.contains(OpenFlags::O_TRUNC)
-                || f.contains(OpenFlags::O_APPEND)
-            {
+            let n = ctx.node(o.node)?;
+            if n.export.ro && writes(o.flags) {
                 return Err(Errno::EROFS);
             }
-            let file = path.open_read().map_err(errno)?;
-            if f.contains(OpenFlags::O_DIRECTORY) && !file.is_dir() {
-                return Err(Errno::ENOTDIR);
-            }
-            let attr = attr_of(path)?;
-            let handle = ctx.handles.add(file)?;
+            let flags = host_open_flags(o.flags)?;
+            let file = n.path.open(flags).map_err(errno)?;
+            let attr = attr_of(&n.path, &n.export)?;
+            let handle = ctx
+                .shared
+                .tables
+                .lock()
+                .add_handle(HandleRef { file, node: n })?;
             send(&Reply::Open(OpenReply { handle, attr }))
         }
+        Request::Create(c) => {
+            let dir = ctx.node_rw(c.parent)?;
+            if c.flags.contains(OpenFlags::O_DIRECTORY) {
+                return Err(Errno::EINVAL);
+            }
+            let mut flags = host_open_flags(c.flags)?;
+            if c.flags.contains(OpenFlags::O_EXCL) {
+                flags |= OpenFlags::O_EXCL.bits();
+            }
+            let file: File = ctx
+                .with_umask(c.umask.bits(), || {
+                    dir.path.create(c.name.as_bytes(), flags, c.mode.bits())
+                })
+                .map_err(errno)?;
+            let path = file.path().map_err(errno)?;
+            let (node, attr) = ctx.entry(path, &dir.export)?;
+            let parent = attr_of(&dir.path, &dir.export)?;
+            let nref = ctx.shared.tables.lock().node(node)?;
+            let handle = ctx
+                .shared
+                .tables
+                .lock()
+                .add_handle(HandleRef { file, node: nref });
+            let handle = match handle {
+                Ok(h) => h,
+                Err(e) => {
+                    let _ = ctx.shared.tables.lock().forget(node, 1);
+                    return Err(e);
+                }
+            };
+            send(&Reply::Create(CreateReply {
+                node,
+                handle,
+                attr,
+                parent,
+            }))
+        }
         Request::Read(r) => {
-            let file = ctx.handles.file(r.handle)?;
-            if file.is_dir() {
+            let h = ctx.handle(r.handle)?;
+            if h.file.is_dir() {
                 return Err(Errno::EISDIR);
             }
-            // IoSize bounds `size` by MAX_IO_SIZE, the scratch's length.
+            // IoSize bounds `size` by MAX_IO_SIZE; the worker sized the
+            // scratch for it.
             let size = r.size.get() as usize;
-            let buf = ctx.scratch.get_mut(..size).ok_or(Errno::EINVAL)?;
-            let n = file.read_at(r.offset, buf).map_err(errno)?;
+            let buf = ctx.scratch.get_mut(..size).ok_or(Errno::ENOMEM)?;
+            let n = h.file.read_at(r.offset, buf).map_err(errno)?;
             let data = Data::new(buf.get(..n).unwrap_or(&[])).ok_or(Errno::EIO)?;
             send(&Reply::Read(ReadReply { data }))
         }
+        Request::Write(w) => {
+            let h = ctx.handle(w.handle)?;
+            if h.node.export.ro {
+                return Err(Errno::EROFS);
+            }
+            let n = h
+                .file
+                .write_at(w.offset, w.data.as_bytes())
+                .map_err(errno)?;
+            let written = IoSize::new(n as u32).ok_or(Errno::EIO)?;
+            let attr = attr_of(&h.node.path, &h.node.export)?;
+            send(&Reply::Write(WriteReply { written, attr }))
+        }
+        Request::Fsync(f) => {
+            let h = ctx.handle(f.handle)?;
+            h.file.fsync(f.datasync).map_err(errno)?;
+            send(&Reply::Fsync(EmptyReply {}))
+        }
         Request::Release(r) => {
-            ctx.handles.release(r.handle)?;
+            let h = ctx.shared.tables.lock().release(r.handle)?;
+            // The file is put here, outside the table lock (or by the last
+            // request still using it).
+            drop(h);
             send(&Reply::Release(EmptyReply {}))
         }
         Request::Readdir(r) => {
-            let file = ctx.handles.file(r.handle)?;
-            if !file.is_dir() {
+            let h = ctx.handle(r.handle)?;
+            if !h.file.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
             let max = r.max_bytes.get() as usize;
-            let buf = ctx.scratch.get_mut(..max).ok_or(Errno::EINVAL)?;
+            let buf = ctx.scratch.get_mut(..max).ok_or(Errno::ENOMEM)?;
             let mut builder = DirEntriesBuilder::new(buf);
             // An entry is only known to be complete once the next one's
             // position (its cookie) is known: hold it back one step.
@@ -207,7 +436,7 @@ where
                 }
                 keep(&mut held, name, d_type, ino)
             };
-            let end = file.read_dir(r.cookie, &mut sink).map_err(errno)?;
+            let end = h.file.read_dir(r.cookie, &mut sink).map_err(errno)?;
             let mut eof = !full;
             if !full {
                 if let Some((nb, nl, hino, ht)) = held.take() {
@@ -231,16 +460,101 @@ where
             }
             send(&Reply::Readdir(ReaddirReply { entries, eof }))
         }
+        Request::Mkdir(m) => {
+            let dir = ctx.node_rw(m.parent)?;
+            let p = ctx
+                .with_umask(m.umask.bits(), || {
+                    dir.path.mkdir(m.name.as_bytes(), m.mode.bits())
+                })
+                .map_err(errno)?;
+            let r = ctx.new_entry(p, &dir)?;
+            send(&Reply::Mkdir(r))
+        }
+        Request::Mknod(m) => {
+            let dir = ctx.node_rw(m.parent)?;
+            let kind = m.mode.file_type_bits();
+            if !matches!(kind, S_IFREG | S_IFCHR | S_IFBLK | S_IFIFO | S_IFSOCK) {
+                return Err(Errno::EINVAL);
+            }
+            let (major, minor) = if kind == S_IFCHR || kind == S_IFBLK {
+                (m.rdev_major, m.rdev_minor)
+            } else {
+                (0, 0)
+            };
+            let p = ctx
+                .with_umask(m.umask.bits(), || {
+                    dir.path
+                        .mknod(m.name.as_bytes(), m.mode.bits(), major, minor)
+                })
+                .map_err(errno)?;
+            let r = ctx.new_entry(p, &dir)?;
+            send(&Reply::Mknod(r))
+        }
+        Request::Symlink(s) => {
+            let dir = ctx.node_rw(s.parent)?;
+            let p = dir
+                .path
+                .symlink(s.name.as_bytes(), s.target.as_bytes())
+                .map_err(errno)?;
+            let r = ctx.new_entry(p, &dir)?;
+            send(&Reply::Symlink(r))
+        }
+        Request::Link(l) => {
+            let old = ctx.node(l.node)?;
+            let dir = ctx.node_rw(l.new_parent)?;
+            let p = dir
+                .path
+                .link_from(&old.path, l.new_name.as_bytes())
+                .map_err(errno)?;
+            let r = ctx.new_entry(p, &dir)?;
+            send(&Reply::Link(r))
+        }
+        Request::Unlink(u) => {
+            let dir = ctx.node_rw(u.parent)?;
+            dir.path.remove(u.name.as_bytes(), false).map_err(errno)?;
+            let parent = attr_of(&dir.path, &dir.export)?;
+            send(&Reply::Unlink(RemoveReply { parent }))
+        }
+        Request::Rmdir(r) => {
+            let dir = ctx.node_rw(r.parent)?;
+            dir.path.remove(r.name.as_bytes(), true).map_err(errno)?;
+            let parent = attr_of(&dir.path, &dir.export)?;
+            send(&Reply::Rmdir(RemoveReply { parent }))
+        }
+        Request::Rename(r) => {
+            let old = ctx.node_rw(r.old_parent)?;
+            let new = ctx.node_rw(r.new_parent)?;
+            let flags = r.flags;
+            if flags.contains(crate::proto::RenameFlags::RENAME_EXCHANGE)
+                && flags.contains(crate::proto::RenameFlags::RENAME_WHITEOUT)
+            {
+                return Err(Errno::EINVAL);
+            }
+            old.path
+                .rename(
+                    r.old_name.as_bytes(),
+                    &new.path,
+                    r.new_name.as_bytes(),
+                    flags.bits(),
+                )
+                .map_err(errno)?;
+            let old_parent = attr_of(&old.path, &old.export)?;
+            let new_parent = attr_of(&new.path, &new.export)?;
+            send(&Reply::Rename(RenameReply {
+                old_parent,
+                new_parent,
+            }))
+        }
         Request::Readlink(r) => {
-            let path = ctx.nodes.path(r.node)?;
+            let n = ctx.node(r.node)?;
             let max = MAX_PATH_LEN as usize;
-            let buf = ctx.scratch.get_mut(..max).ok_or(Errno::EIO)?;
-            let n = path.readlink(buf).map_err(errno)?;
-            let target = WirePath::new(buf.get(..n).unwrap_or(&[])).ok_or(Errno::EIO)?;
+            let buf = ctx.scratch.get_mut(..max).ok_or(Errno::ENOMEM)?;
+            let len = n.path.readlink(buf).map_err(errno)?;
+            let target = WirePath::new(buf.get(..len).unwrap_or(&[])).ok_or(Errno::EIO)?;
             send(&Reply::Readlink(ReadlinkReply { target }))
         }
         Request::Statfs(s) => {
-            let st = ctx.nodes.path(s.node)?.statfs().map_err(errno)?;
+            let st = ctx.node(s.node)?.path.statfs().map_err(errno)?;
             let stat = StatFs {
                 blocks: st.blocks,
                 bfree: st.bfree,
@@ -256,17 +570,89 @@ where
             };
             send(&Reply::Statfs(StatfsReply { stat }))
         }
-        Request::Setattr(_)
-        | Request::Create(_)
-        | Request::Write(_)
-        | Request::Mkdir(_)
-        | Request::Rmdir(_)
-        | Request::Unlink(_)
-        | Request::Rename(_)
-        | Request::Link(_)
-        | Request::Symlink(_)
-        | Request::Mknod(_) => Err(Errno::EROFS),
+        Request::GetXattr(g) => {
+            let n = ctx.node(g.node)?;
+            let want = g.size.get() as usize;
+            let buf = ctx.scratch.get_mut(..want).ok_or(Errno::ENOMEM)?;
+            let len = n.path.getxattr(g.name.as_bytes(), buf).map_err(errno)?;
+            let size = XattrSize::new(len as u32).ok_or(Errno::E2BIG)?;
+            let value = if want == 0 {
+                &[][..]
+            } else {
+                buf.get(..len).unwrap_or(&[])
+            };
+            let value = XattrValue::new(value).ok_or(Errno::EIO)?;
+            send(&Reply::GetXattr(GetXattrReply { size, value }))
+        }
+        Request::ListXattr(l) => {
+            let n = ctx.node(l.node)?;
+            let want = l.size.get() as usize;
+            let buf = ctx.scratch.get_mut(..want).ok_or(Errno::ENOMEM)?;
+            let len = n.path.listxattr(buf).map_err(errno)?;
+            let size = XattrListSize::new(len as u32).ok_or(Errno::E2BIG)?;
+            let names = if want == 0 {
+                &[][..]
+            } else {
+                buf.get(..len).unwrap_or(&[])
+            };
+            let names = XattrNames::new(names).ok_or(Errno::EIO)?;
+            send(&Reply::ListXattr(ListXattrReply { size, names }))
+        }
+        Request::SetXattr(s) => {
+            let n = ctx.node_rw(s.node)?;
+            n.path
+                .setxattr(s.name.as_bytes(), s.value.as_bytes(), s.flags.bits())
+                .map_err(errno)?;
+            send(&Reply::SetXattr(EmptyReply {}))
+        }
+        Request::RemoveXattr(r) => {
+            let n = ctx.node_rw(r.node)?;
+            n.path.removexattr(r.name.as_bytes()).map_err(errno)?;
+            send(&Reply::RemoveXattr(EmptyReply {}))
+        }
+        Request::Llseek(l) => {
+            let h = ctx.handle(l.handle)?;
+            let offset = h.file.llseek(l.offset, l.whence as u8).map_err(errno)?;
+            send(&Reply::Llseek(LlseekReply { offset }))
+        }
+        Request::ReadFile(r) => {
+            let n = ctx.node(r.node)?;
+            let max = r.max_size.get() as usize;
+            // One byte more than asked tells whether the file ended.
+            let buf = ctx.scratch.get_mut(..max + 1).ok_or(Errno::ENOMEM)?;
+            let file = n.path.open(OpenFlags::O_NONBLOCK.bits()).map_err(errno)?;
+            if file.is_dir() {
+                return Err(Errno::EISDIR);
+            }
+            let mut got = 0;
+            while got <= max {
+                let rest = buf.get_mut(got..).unwrap_or(&mut []);
+                let k = file.read_at(got as u64, rest).map_err(errno)?;
+                if k == 0 {
+                    break;
+                }
+                got += k;
+            }
+            drop(file);
+            let eof = got <= max;
+            let data = Data::new(buf.get(..got.min(max)).unwrap_or(&[])).ok_or(Errno::EIO)?;
+            send(&Reply::ReadFile(ReadFileReply { data, eof }))
+        }
         _ => Err(Errno::EOPNOTSUPP),
+    }
+}
+
+/// Scratch bytes request `req` needs (read data, entries, link targets,
+/// xattr values).
+pub(crate) fn scratch_need(req: &Request<'_>) -> usize {
+    match req {
+        Request::Read(r) => r.size.get() as usize,
+        Request::Readdir(r) => r.max_bytes.get() as usize,
+        Request::Readlink(_) => MAX_PATH_LEN as usize,
+        Request::GetXattr(g) => g.size.get() as usize,
+        Request::ListXattr(l) => l.size.get() as usize,
+        Request::ReadFile(r) => r.max_size.get() as usize + 1,
+        _ => 0,
     }
 }
 

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 //! qtfs_server.ko: the HOST side of qtfs.
 //!
-//! At load it validates its parameters (`kbase::param`), binds
-//! `qtfs_server_ip:qtfs_server_port` and starts the accept thread
+//! At load it validates its parameters (`kbase::param`), applies the
+//! export list (`exports`, also on every later write of `qtfs_exports`),
+//! binds `qtfs_server_ip:qtfs_server_port` and starts the accept thread
 //! (`listener`); each accepted connection gets a session thread
 //! (`session`) that runs the protocol handshake (`handshake`) and then
-//! serves requests (`frame_io`, `dispatch`, `ops`, `tables`). Unloading stops every thread and releases every socket, listening
-//! or connected, before `rmmod` returns.
+//! reads requests for its pool of worker threads (`dispatch`, `ops`,
+//! `tables`). Unloading stops every thread and releases every socket,
+//! listening or connected, before `rmmod` returns.
 
 use kernel::prelude::*;
 
 mod dispatch;
+mod exports;
 mod frame_io;
 mod handshake;
 #[path = "../kbase/mod.rs"]
@@ -26,15 +29,14 @@ mod tables;
 
 use kbase::config::Role;
 use kbase::log::{qinfo, qwarn};
-use kernel::alloc::KVec;
 use kernel::sync::Arc;
 
 /// The server-only configuration every session reads.
 pub(crate) struct ServerConfig {
     /// The pre-shared key (`qtfs_auth_key`); without it connections are refused.
     pub(crate) auth_key: Option<[u8; kbase::config::AUTH_KEY_LEN]>,
-    /// The export directory (`qtfs_export`), NUL-terminated.
-    pub(crate) export: Option<KVec<u8>>,
+    /// The exports (`qtfs_exports`).
+    pub(crate) exports: Arc<exports::Exports>,
 }
 
 module! {
@@ -46,29 +48,36 @@ module! {
 }
 
 struct QtfsServer {
-    _listener: listener::Listener,
+    // Dropped in this order: the listener (every session and worker
+    // stopped), then the parameter handler, then the exports.
+    listener: Option<listener::Listener>,
+    hook: Option<kbase::param::ExportsHook>,
+    exports: Arc<exports::Exports>,
 }
 
 impl kernel::Module for QtfsServer {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let cfg = kbase::param::load(Role::Server)?;
-        let extra = kbase::param::load_server()?;
+        let auth_key = kbase::param::load_key()?;
         kbase::log::set_level(cfg.log_level);
-        let no_key = extra.auth_key.is_none();
+        let exports = exports::Exports::new()?;
+        let hook = kbase::param::ExportsHook::attach(exports.clone())?;
         let server_cfg = Arc::new(
             ServerConfig {
-                auth_key: extra.auth_key,
-                export: extra.export,
+                auth_key,
+                exports: exports.clone(),
             },
             GFP_KERNEL,
         )?;
         let listener = listener::Listener::start(cfg.server, server_cfg)?;
-        if no_key {
+        if auth_key.is_none() {
             qwarn!("no qtfs_auth_key set: every connection will be refused");
         }
         qinfo!("loaded (log level {})", cfg.log_level.name());
         Ok(QtfsServer {
-            _listener: listener,
+            listener: Some(listener),
+            hook: Some(hook),
+            exports,
         })
     }
 }
@@ -76,5 +85,8 @@ impl kernel::Module for QtfsServer {
 impl Drop for QtfsServer {
     fn drop(&mut self) {
         qinfo!("unloading");
+        drop(self.listener.take());
+        drop(self.hook.take());
+        self.exports.remove_all();
     }
 }

@@ -1,43 +1,213 @@
 // SPDX-License-Identifier: GPL-2.0
-//! One thread per accepted connection, and the bounded table of them.
+//! One reader thread per accepted connection, its pool of workers, and the
+//! bounded table of connections.
 //!
-//! A session runs the handshake (`handshake`, bounded in time), then serves
-//! requests (`dispatch`) until the peer closes, a protocol error, or the
-//! server stops. Without a configured key every connection is refused.
+//! The session thread (`qtfs_srv_conn`) runs the handshake (`handshake`,
+//! bounded in time), then reads requests and queues them for its workers
+//! (`qtfs_srv_work`, [`MIN_WORKERS`] at first, one more whenever a request
+//! is queued while none is idle, at most [`MAX_WORKERS`]). At most
+//! [`MAX_IN_FLIGHT`] requests (and [`MAX_IN_FLIGHT_BYTES`] of request
+//! bodies) are queued or running per connection; at the limit the reader
+//! stops reading until a worker finishes one. Each worker decodes and
+//! performs its request (`dispatch`, `ops`) with its own buffers and sends
+//! the reply under the connection's send lock, so replies go out in any
+//! order. `Cancel` is answered by the reader: a request still queued is
+//! dropped and answered `ECANCELED`; a running one is left to finish (its
+//! reply still comes). When the connection ends (peer, protocol error,
+//! send error or unload) the reader stops every worker before it exits.
+//! Without a configured key every connection is refused.
 #![forbid(unsafe_code)]
 
+use crate::frame_io::{read_body, read_header, End, FrameIo};
 use crate::kbase::kthread::{Kthread, StopToken};
-use crate::frame_io::{End, FrameIo};
 use crate::kbase::log::{qinfo, qwarn, qwarn_rl};
 use crate::kbase::net::TcpStream;
-use crate::ops::Ctx;
-use crate::proto::MAX_IO_SIZE;
-use crate::tables::{Handles, Nodes};
-use kernel::alloc::KVVec;
-use kernel::error::code::ENOMEM;
+use crate::ops::ECANCELED;
+use crate::proto::{
+    decode_request, encode_error_reply, encode_reply, EmptyReply, FrameFlags, FrameHeader,
+    Negotiated, Opcode, Reply, Request,
+};
+use crate::tables::Tables;
 use crate::ServerConfig;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use kernel::alloc::{KVVec, KVec};
 use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, CondVar, Mutex};
+use kernel::time::msecs_to_jiffies;
 
 /// Most connections served at once; more are closed right after accept.
 pub(crate) const MAX_SESSIONS: usize = 16;
-/// Longest single wait in `recv`; bounds how late a stop request is seen.
+/// Workers a connection starts with.
+pub(crate) const MIN_WORKERS: usize = 4;
+/// Most workers of one connection.
+pub(crate) const MAX_WORKERS: usize = 32;
+/// Most requests queued or running per connection.
+pub(crate) const MAX_IN_FLIGHT: usize = 64;
+/// Most bytes of request bodies held per connection (one request is
+/// always admitted when none is held, whatever its size).
+pub(crate) const MAX_IN_FLIGHT_BYTES: usize = 8 << 20;
+/// Longest single wait in `recv` and in the queue waits; bounds how late a
+/// stop request is seen.
 const RECV_WAIT_MS: u32 = 1000;
 /// Longest single wait for buffer space in `send` (a peer that does not
 /// read its replies ends its session after this).
 const SEND_WAIT_MS: u32 = 10_000;
 /// `/proc/<pid>/comm` of a session thread.
 const THREAD_NAME: &CStr = c_str!("qtfs_srv_conn");
+/// `/proc/<pid>/comm` of a worker thread.
+const WORKER_NAME: &CStr = c_str!("qtfs_srv_work");
 
-struct Conn {
-    stream: TcpStream,
+pub(crate) struct Conn {
+    pub(crate) stream: TcpStream,
     done: AtomicBool,
 }
 
+/// A request read by the session thread, waiting for a worker.
+pub(crate) struct Job {
+    pub(crate) header: FrameHeader,
+    pub(crate) body: KVVec<u8>,
+}
+
+/// The queue of a connection: a ring of [`MAX_IN_FLIGHT`] slots.
+struct State {
+    ring: KVec<Option<Job>>,
+    head: usize,
+    queued: usize,
+    /// Requests queued or running.
+    in_flight: usize,
+    /// Bytes of their bodies.
+    bytes: usize,
+    /// Workers waiting for a request.
+    idle: usize,
+    /// The connection is ending: workers exit.
+    stopping: bool,
+}
+
+impl State {
+    fn push(&mut self, job: Job) -> Result<(), Job> {
+        if self.queued >= MAX_IN_FLIGHT {
+            return Err(job);
+        }
+        let i = (self.head + self.queued) % MAX_IN_FLIGHT;
+        match self.ring.get_mut(i) {
+            Some(slot) => {
+                *slot = Some(job);
+                self.queued += 1;
+                Ok(())
+            }
+            None => Err(job),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Job> {
+        if self.queued == 0 {
+            return None;
+        }
+        let job = self.ring.get_mut(self.head).and_then(Option::take);
+        self.head = (self.head + 1) % MAX_IN_FLIGHT;
+        self.queued -= 1;
+        job
+    }
+
+    /// Removes the queued request `id`, if there is one.
+    fn take(&mut self, id: u64) -> Option<Job> {
+        for k in 0..self.queued {
+            let i = (self.head + k) % MAX_IN_FLIGHT;
+            if self
+                .ring
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|j| j.header.request_id == id)
+            {
+                let job = self.ring.get_mut(i).and_then(Option::take);
+                // Close the gap: move the later ones one slot forward.
+                for m in k..self.queued - 1 {
+                    let a = (self.head + m) % MAX_IN_FLIGHT;
+                    let b = (self.head + m + 1) % MAX_IN_FLIGHT;
+                    let next = self.ring.get_mut(b).and_then(Option::take);
+                    if let Some(slot) = self.ring.get_mut(a) {
+                        *slot = next;
+                    }
+                }
+                self.queued -= 1;
+                return job;
+            }
+        }
+        None
+    }
+}
+
+/// What the session thread and its workers share.
+#[pin_data]
+pub(crate) struct Shared {
+    pub(crate) conn: Arc<Conn>,
+    pub(crate) cfg: Arc<ServerConfig>,
+    pub(crate) negotiated: Negotiated,
+    /// Nodes and handles; held only to look up or change an entry.
+    #[pin]
+    pub(crate) tables: Mutex<Tables>,
+    #[pin]
+    state: Mutex<State>,
+    /// Signalled when a request is queued or the connection ends.
+    #[pin]
+    work: CondVar,
+    /// Signalled when a request is finished.
+    #[pin]
+    room: CondVar,
+    /// Held while a reply is sent, so that replies do not interleave.
+    #[pin]
+    send_lock: Mutex<()>,
+    /// A failed send's errno (the connection is then dropped), or 0.
+    broken: AtomicI32,
+}
+
+impl Shared {
+    /// Sends one encoded frame under the send lock; a failure marks the
+    /// connection broken (the reader then ends it).
+    pub(crate) fn send(&self, frame: &[u8]) {
+        let _g = self.send_lock.lock();
+        if self.broken.load(Ordering::Acquire) != 0 {
+            return;
+        }
+        if let Err(e) = self.conn.stream.send_all(frame) {
+            self.broken.store(e.to_errno(), Ordering::Release);
+        }
+    }
+
+    /// The next queued request, waiting for one (in bounded,
+    /// interruptible waits); `None` once the connection ends or the
+    /// thread is asked to stop.
+    pub(crate) fn next_job(&self, stop: &StopToken) -> Option<Job> {
+        let mut st = self.state.lock();
+        loop {
+            if st.stopping || stop.should_stop() {
+                return None;
+            }
+            if let Some(job) = st.pop() {
+                return Some(job);
+            }
+            st.idle += 1;
+            let _ = self
+                .work
+                .wait_interruptible_timeout(&mut st, msecs_to_jiffies(RECV_WAIT_MS));
+            st.idle -= 1;
+        }
+    }
+
+    /// A request (of `len` body bytes) is done.
+    pub(crate) fn finished_job(&self, len: usize) {
+        let mut st = self.state.lock();
+        st.in_flight = st.in_flight.saturating_sub(1);
+        st.bytes = st.bytes.saturating_sub(len);
+        drop(st);
+        self.room.notify_one();
+    }
+}
+
 /// A connection and the thread serving it. Dropping it stops the thread
-/// (interrupting its wait) and then closes the connection.
+/// (interrupting its wait; the thread stops its workers) and then closes
+/// the connection.
 pub(crate) struct Session {
     thread: Option<Kthread>,
     conn: Arc<Conn>,
@@ -78,7 +248,7 @@ impl Drop for Session {
 }
 
 /// A session thread: handshake, then requests, until the end.
-fn serve(conn: &Conn, cfg: &ServerConfig, stop: &StopToken) -> i32 {
+fn serve(conn: &Arc<Conn>, cfg: &Arc<ServerConfig>, stop: &StopToken) -> i32 {
     let peer = conn.stream.peer_addr();
     let why = run(conn, cfg, stop);
     match why {
@@ -96,38 +266,193 @@ fn serve(conn: &Conn, cfg: &ServerConfig, stop: &StopToken) -> i32 {
     0
 }
 
-fn run(conn: &Conn, cfg: &ServerConfig, stop: &StopToken) -> End {
+fn run(conn: &Arc<Conn>, cfg: &Arc<ServerConfig>, stop: &StopToken) -> End {
     let Some(key) = cfg.auth_key.as_ref() else {
         qwarn_rl!("no qtfs_auth_key set: refusing {}", conn.stream.peer_addr());
         return End::HandshakeFailed("no key configured");
     };
-    let mut io = match FrameIo::for_handshake() {
-        Ok(io) => io,
-        Err(e) => return End::Io(e.to_errno()),
-    };
-    let negotiated = match crate::handshake::run(&mut io, &conn.stream, stop, key) {
-        Ok(n) => n,
-        Err(e) => return e,
+    let negotiated = {
+        let mut io = match FrameIo::for_handshake() {
+            Ok(io) => io,
+            Err(e) => return End::Io(e.to_errno()),
+        };
+        match crate::handshake::run(&mut io, &conn.stream, stop, key) {
+            Ok(n) => n,
+            Err(e) => return e,
+        }
     };
     qinfo!(
         "{}: authenticated (protocol version {})",
         conn.stream.peer_addr(),
         negotiated.version
     );
-    if let Err(e) = io.grow() {
-        return End::Io(e.to_errno());
-    }
-    let scratch = match KVVec::from_elem(0u8, MAX_IO_SIZE as usize, GFP_KERNEL) {
-        Ok(v) => v,
+    let shared = match new_shared(conn, cfg, negotiated) {
+        Ok(s) => s,
+        Err(e) => return End::Io(e.to_errno()),
+    };
+    let mut workers = match KVec::with_capacity(MAX_WORKERS, GFP_KERNEL) {
+        Ok(w) => w,
         Err(_) => return End::Io(ENOMEM.to_errno()),
     };
-    let mut ctx = Ctx {
-        export: cfg.export.as_deref(),
-        nodes: Nodes::new(),
-        handles: Handles::new(),
-        scratch,
+    for _ in 0..MIN_WORKERS {
+        if let Err(e) = spawn_worker(&shared, &mut workers) {
+            return End::Io(e.to_errno());
+        }
+    }
+    let end = read_requests(&shared, &mut workers, stop);
+    {
+        let mut st = shared.state.lock();
+        st.stopping = true;
+        while st.pop().is_some() {}
+    }
+    shared.work.notify_all();
+    // Stops each worker (kthread_stop interrupts an interruptible wait in
+    // a VFS call, e.g. a FIFO open) and waits for it to exit.
+    drop(workers);
+    end
+}
+
+fn new_shared(
+    conn: &Arc<Conn>,
+    cfg: &Arc<ServerConfig>,
+    negotiated: Negotiated,
+) -> Result<Arc<Shared>> {
+    let mut ring = KVec::with_capacity(MAX_IN_FLIGHT, GFP_KERNEL)?;
+    for _ in 0..MAX_IN_FLIGHT {
+        ring.push(None, GFP_KERNEL)?;
+    }
+    let state = State {
+        ring,
+        head: 0,
+        queued: 0,
+        in_flight: 0,
+        bytes: 0,
+        idle: 0,
+        stopping: false,
     };
-    crate::dispatch::serve(&mut io, &conn.stream, stop, negotiated, &mut ctx)
+    Arc::pin_init(
+        pin_init!(Shared {
+            conn: conn.clone(),
+            cfg: cfg.clone(),
+            negotiated,
+            tables <- kernel::new_mutex!(Tables::new(), "qtfs_server::tables"),
+            state <- kernel::new_mutex!(state, "qtfs_server::queue"),
+            work <- kernel::new_condvar!("qtfs_server::work"),
+            room <- kernel::new_condvar!("qtfs_server::room"),
+            send_lock <- kernel::new_mutex!((), "qtfs_server::send"),
+            broken: AtomicI32::new(0),
+        }),
+        GFP_KERNEL,
+    )
+}
+
+fn spawn_worker(shared: &Arc<Shared>, workers: &mut KVec<Kthread>) -> Result {
+    if workers.len() >= MAX_WORKERS {
+        return Ok(());
+    }
+    let s = shared.clone();
+    let t = Kthread::spawn(WORKER_NAME, move |stop| crate::dispatch::worker(&s, stop))?;
+    // Capacity for MAX_WORKERS was reserved up front.
+    workers.push(t, GFP_KERNEL)?;
+    Ok(())
+}
+
+/// Reads requests and queues them until the connection ends.
+fn read_requests(shared: &Arc<Shared>, workers: &mut KVec<Kthread>, stop: &StopToken) -> End {
+    let stream = &shared.conn.stream;
+    loop {
+        let header = match read_header(stream, stop, &shared.broken) {
+            Ok(h) => h,
+            Err(e) => return e,
+        };
+        if header.flags != FrameFlags::REQUEST {
+            return End::NotARequest;
+        }
+        let len = header.body_len();
+        // Wait for room: at most MAX_IN_FLIGHT requests and
+        // MAX_IN_FLIGHT_BYTES of bodies (one request always fits).
+        {
+            let mut st = shared.state.lock();
+            while st.in_flight >= MAX_IN_FLIGHT
+                || (st.bytes > 0 && st.bytes.saturating_add(len) > MAX_IN_FLIGHT_BYTES)
+            {
+                if stop.should_stop() {
+                    return End::Stopping;
+                }
+                let e = shared.broken.load(Ordering::Acquire);
+                if e != 0 {
+                    return End::Io(e);
+                }
+                let _ = shared
+                    .room
+                    .wait_interruptible_timeout(&mut st, msecs_to_jiffies(RECV_WAIT_MS));
+            }
+            st.in_flight += 1;
+            st.bytes += len;
+        }
+        let mut body = match KVVec::from_elem(0u8, len, GFP_KERNEL) {
+            Ok(b) => b,
+            Err(_) => return End::Io(ENOMEM.to_errno()),
+        };
+        if let Err(e) = read_body(stream, stop, &shared.broken, &mut body) {
+            return e;
+        }
+        if header.opcode() == Some(Opcode::Cancel) {
+            cancel(shared, &header, &body);
+            shared.finished_job(len);
+            continue;
+        }
+        let job = Job { header, body };
+        let idle = {
+            let mut st = shared.state.lock();
+            if st.push(job).is_err() {
+                // Not reachable: in_flight bounds the queue.
+                return End::Io(ENOMEM.to_errno());
+            }
+            st.idle
+        };
+        shared.work.notify_one();
+        if idle == 0 {
+            if let Err(e) = spawn_worker(shared, workers) {
+                qwarn!("cannot start a worker: error {}", e.to_errno());
+            }
+        }
+    }
+}
+
+/// Answers a `Cancel`: its target, if still queued, is dropped and
+/// answered `ECANCELED` (before the empty reply to the `Cancel` itself).
+fn cancel(shared: &Shared, header: &FrameHeader, body: &[u8]) {
+    let mut buf = [0u8; 64];
+    let req = match decode_request(header, body) {
+        Ok(r) => r,
+        Err(e) => {
+            if let Ok(n) = encode_error_reply(&mut buf, header.opcode, header.request_id, e.errno())
+            {
+                shared.send(&buf[..n]);
+            }
+            return;
+        }
+    };
+    if let Request::Cancel(c) = req.request {
+        let job = shared.state.lock().take(c.target);
+        if let Some(job) = job {
+            let len = job.body.len();
+            if let Ok(n) = encode_error_reply(
+                &mut buf,
+                job.header.opcode,
+                job.header.request_id,
+                ECANCELED,
+            ) {
+                shared.send(&buf[..n]);
+            }
+            drop(job);
+            shared.finished_job(len);
+        }
+    }
+    if let Ok(n) = encode_reply(&mut buf, header.request_id, &Reply::Cancel(EmptyReply {})) {
+        shared.send(&buf[..n]);
+    }
 }
 
 /// The sessions of the accept thread, at most [`MAX_SESSIONS`].

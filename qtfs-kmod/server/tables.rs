@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Per-session tables of nodes (looked-up paths) and handles (open files).
+//! Per-session tables of nodes (HOST inodes) and handles (open files).
 //!
 //! Ids are opaque `u64`s: slot index + 1 in the low 32 bits, the slot's
 //! generation in the high 32, so that an id of a freed slot is not
 //! mistaken for its next occupant. Both tables are bounded; an unknown id
 //! is `ESTALE` (node) or `EBADF` (handle), never dereferenced.
+//!
+//! A node is one HOST inode: it is indexed by `(dev, ino)` in a red-black
+//! tree, so every name of a file (hard links) gets the same node id. The
+//! values are `Arc`s: a request clones what it needs under the session's
+//! table lock and does its VFS work without it.
 #![forbid(unsafe_code)]
 
+use crate::exports::Export;
 use crate::kbase::vfs::{File, Path};
 use crate::proto::Errno;
 use kernel::alloc::KVec;
 use kernel::prelude::*;
+use kernel::rbtree::RBTree;
+use kernel::sync::Arc;
 
 /// "Too many open files in system": the node table is full.
-const ENFILE: Errno = match Errno::new(23) {
+pub(crate) const ENFILE: Errno = match Errno::new(23) {
     Some(e) => e,
     None => Errno::EMFILE,
 };
@@ -31,6 +39,10 @@ struct Slot<T> {
 /// A bounded slot table with generation-tagged ids.
 pub(crate) struct Table<T> {
     slots: KVec<Slot<T>>,
+    /// `free[..nfree]` are the indices of empty slots; `free` is as long
+    /// as `slots`, so that `remove` never allocates.
+    free: KVec<usize>,
+    nfree: usize,
     max: usize,
 }
 
@@ -43,6 +55,8 @@ impl<T> Table<T> {
     pub(crate) fn new(max: usize) -> Self {
         Table {
             slots: KVec::new(),
+            free: KVec::new(),
+            nfree: 0,
             max,
         }
     }
@@ -54,15 +68,21 @@ impl<T> Table<T> {
 
     /// Stores `value`; its id, or `None` when full (or out of memory).
     pub(crate) fn insert(&mut self, value: T) -> Option<u64> {
-        if let Some(i) = self.slots.iter().position(|s| s.value.is_none()) {
-            let slot = &mut self.slots[i];
-            slot.generation = slot.generation.wrapping_add(1);
-            slot.value = Some(value);
-            return Some(self.id_of(i));
+        if self.nfree > 0 {
+            self.nfree -= 1;
+            let i = self.free.get(self.nfree).copied().unwrap_or(usize::MAX);
+            if let Some(slot) = self.slots.get_mut(i) {
+                slot.generation = slot.generation.wrapping_add(1).max(1);
+                slot.value = Some(value);
+                return Some(self.id_of(i));
+            }
+            return None;
         }
         if self.slots.len() >= self.max {
             return None;
         }
+        // Reserve the free-list room now, so that `remove` never allocates.
+        self.free.push(0, GFP_KERNEL).ok()?;
         self.slots
             .push(
                 Slot {
@@ -99,88 +119,152 @@ impl<T> Table<T> {
         if slot.generation != generation {
             return None;
         }
-        slot.value.take()
-    }
-
-    /// The id of the first value matching `f`.
-    pub(crate) fn find(&self, mut f: impl FnMut(&T) -> bool) -> Option<u64> {
-        let i = self
-            .slots
-            .iter()
-            .position(|s| s.value.as_ref().is_some_and(&mut f))?;
-        Some(self.id_of(i))
-    }
-}
-
-/// A node: a path beneath the export root and its lookup references.
-pub(crate) struct Node {
-    pub(crate) path: Path,
-    pub(crate) refs: u64,
-}
-
-/// An open file.
-pub(crate) struct Handle {
-    pub(crate) file: File,
-}
-
-/// The nodes of a session.
-pub(crate) struct Nodes(Table<Node>);
-
-impl Nodes {
-    pub(crate) fn new() -> Self {
-        Nodes(Table::new(MAX_NODES))
-    }
-
-    /// Adds one lookup reference to `path`'s node (the same dentry gets the
-    /// same id while referenced); `ENFILE` when the table is full.
-    pub(crate) fn add_ref(&mut self, path: Path) -> Result<u64, Errno> {
-        if let Some(id) = self.0.find(|n| n.path.same(&path)) {
-            if let Some(n) = self.0.get_mut(id) {
-                n.refs = n.refs.saturating_add(1);
-            }
-            return Ok(id);
+        let v = slot.value.take()?;
+        if let Some(f) = self.free.get_mut(self.nfree) {
+            *f = i;
+            self.nfree += 1;
         }
-        self.0
-            .insert(Node { path, refs: 1 })
-            .ok_or(ENFILE)
+        Some(v)
     }
+}
 
-    /// The path of node `id`, or `ESTALE`.
-    pub(crate) fn path(&self, id: u64) -> Result<&Path, Errno> {
-        self.0.get(id).map(|n| &n.path).ok_or(Errno::ESTALE)
-    }
+/// A HOST inode as the session sees it: a path to it (one of its names)
+/// within an export.
+pub(crate) struct NodeRef {
+    /// A path to the inode, beneath `export`'s root.
+    pub(crate) path: Path,
+    /// The export the node was reached through.
+    pub(crate) export: Arc<Export>,
+}
 
-    /// Drops `count` references; frees the node when none remain.
-    pub(crate) fn forget(&mut self, id: u64, count: u64) -> Result<(), Errno> {
-        let n = self.0.get_mut(id).ok_or(Errno::ESTALE)?;
-        n.refs = n.refs.saturating_sub(count);
-        if n.refs == 0 {
-            self.0.remove(id);
+impl NodeRef {
+    /// `ESTALE` if the export was removed or the node is no longer
+    /// beneath its root (moved out of the export on the HOST).
+    pub(crate) fn check(&self) -> Result<(), Errno> {
+        if self.export.removed() || !self.path.is_under(&self.export.root) {
+            return Err(Errno::ESTALE);
         }
         Ok(())
     }
 }
 
-/// The open handles of a session.
-pub(crate) struct Handles(Table<Handle>);
+struct NodeEntry {
+    node: Arc<NodeRef>,
+    key: (u64, u64),
+    refs: u64,
+}
 
-impl Handles {
+/// An open file.
+pub(crate) struct HandleRef {
+    pub(crate) file: File,
+    /// The node it was opened on (for the attributes after a write, and
+    /// the export's state).
+    pub(crate) node: Arc<NodeRef>,
+}
+
+/// The nodes and handles of a session.
+pub(crate) struct Tables {
+    nodes: Table<NodeEntry>,
+    index: RBTree<(u64, u64), u64>,
+    handles: Table<Arc<HandleRef>>,
+}
+
+impl Tables {
     pub(crate) fn new() -> Self {
-        Handles(Table::new(MAX_HANDLES))
+        Tables {
+            nodes: Table::new(MAX_NODES),
+            index: RBTree::new(),
+            handles: Table::new(MAX_HANDLES),
+        }
     }
 
-    /// Stores `file`; `EMFILE` when the table is full.
-    pub(crate) fn add(&mut self, file: File) -> Result<u64, Errno> {
-        self.0.insert(Handle { file }).ok_or(Errno::EMFILE)
+    /// Adds one lookup reference to the node of inode `key` (`(dev, ino)`),
+    /// creating it with `path` if there is none; a node whose path was
+    /// unlinked or moved takes the new `path` (another name of the same
+    /// inode). `ENFILE` when the table is full.
+    pub(crate) fn add_ref(
+        &mut self,
+        key: (u64, u64),
+        path: Path,
+        export: &Arc<Export>,
+    ) -> Result<u64, Errno> {
+        if let Some(&id) = self.index.get(&key) {
+            if let Some(e) = self.nodes.get_mut(id) {
+                let replace = !Arc::ptr_eq(&e.node.export, export)
+                    || e.node.path.unhashed()
+                    || e.node.check().is_err();
+                if replace {
+                    e.node = Arc::new(
+                        NodeRef {
+                            path,
+                            export: export.clone(),
+                        },
+                        GFP_KERNEL,
+                    )
+                    .map_err(|_| Errno::ENOMEM)?;
+                }
+                e.refs = e.refs.saturating_add(1);
+                return Ok(id);
+            }
+        }
+        let node = Arc::new(
+            NodeRef {
+                path,
+                export: export.clone(),
+            },
+            GFP_KERNEL,
+        )
+        .map_err(|_| Errno::ENOMEM)?;
+        let id = self
+            .nodes
+            .insert(NodeEntry { node, key, refs: 1 })
+            .ok_or(ENFILE)?;
+        if self
+            .index
+            .try_create_and_insert(key, id, GFP_KERNEL)
+            .is_err()
+        {
+            self.nodes.remove(id);
+            return Err(Errno::ENOMEM);
+        }
+        Ok(id)
     }
 
-    /// The file of handle `id`, or `EBADF`.
-    pub(crate) fn file(&self, id: u64) -> Result<&File, Errno> {
-        self.0.get(id).map(|h| &h.file).ok_or(Errno::EBADF)
+    /// Node `id`, or `ESTALE` (not checked against its export: see
+    /// [`NodeRef::check`]).
+    pub(crate) fn node(&self, id: u64) -> Result<Arc<NodeRef>, Errno> {
+        self.nodes
+            .get(id)
+            .map(|e| e.node.clone())
+            .ok_or(Errno::ESTALE)
     }
 
-    /// Closes handle `id`, or `EBADF`.
-    pub(crate) fn release(&mut self, id: u64) -> Result<(), Errno> {
-        self.0.remove(id).map(drop).ok_or(Errno::EBADF)
+    /// Drops `count` references; frees the node when none remain.
+    pub(crate) fn forget(&mut self, id: u64, count: u64) -> Result<(), Errno> {
+        let e = self.nodes.get_mut(id).ok_or(Errno::ESTALE)?;
+        e.refs = e.refs.saturating_sub(count);
+        if e.refs == 0 {
+            let key = e.key;
+            self.nodes.remove(id);
+            self.index.remove(&key);
+        }
+        Ok(())
+    }
+
+    /// Stores an open file; `EMFILE` when the table is full.
+    pub(crate) fn add_handle(&mut self, h: HandleRef) -> Result<u64, Errno> {
+        let h = Arc::new(h, GFP_KERNEL).map_err(|_| Errno::ENOMEM)?;
+        self.handles.insert(h).ok_or(Errno::EMFILE)
+    }
+
+    /// Handle `id`, or `EBADF`.
+    pub(crate) fn handle(&self, id: u64) -> Result<Arc<HandleRef>, Errno> {
+        self.handles.get(id).cloned().ok_or(Errno::EBADF)
+    }
+
+    /// Closes handle `id` (the file is put once no running request uses
+    /// it), or `EBADF`.
+    pub(crate) fn release(&mut self, id: u64) -> Result<Arc<HandleRef>, Errno> {
+        self.handles.remove(id).ok_or(Errno::EBADF)
     }
 }

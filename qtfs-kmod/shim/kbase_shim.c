@@ -17,6 +17,7 @@
 #include <linux/cred.h>
 #include <linux/fs_struct.h>
 #include <linux/in.h>
+#include <linux/kernel.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/jiffies.h>
@@ -74,18 +75,96 @@ static char *qtfs_auth_key;
 module_param(qtfs_auth_key, charp, 0);
 MODULE_PARM_DESC(qtfs_auth_key, "pre-shared key, 64 hex digits (optional: without it every connection is refused)");
 
-static char *qtfs_export;
-module_param(qtfs_export, charp, 0444);
-MODULE_PARM_DESC(qtfs_export, "absolute HOST directory served to clients (optional: without it every attach is refused)");
+/*
+ * qtfs_exports (0644): the export list, validated and applied by the Rust
+ * side. The value shown in sysfs is the last one accepted. Until the
+ * module's init attaches its handler (qtfs_shim_exports_attach) a value is
+ * only stored (insmod parses parameters before init, which then
+ * validates it); while attached, a write is handed to the handler, which
+ * refuses a bad list (EINVAL, nothing changed) or swaps it in, and only
+ * then is the string stored. kernel_param_lock(THIS_MODULE), which sysfs
+ * holds around every set and get, serialises all of this.
+ */
+#define QTFS_EXPORTS_MAX 4095
+static char qtfs_exports_val[QTFS_EXPORTS_MAX + 1];
+static void *qtfs_exports_ctx;
+static qtfs_shim_exports_fn qtfs_exports_fn;
+
+static int qtfs_exports_set(const char *val, const struct kernel_param *kp)
+{
+	size_t len = strnlen(val, QTFS_EXPORTS_MAX + 1);
+	int err;
+
+	if (len > QTFS_EXPORTS_MAX) {
+		pr_err("qtfs_server: invalid qtfs_exports: longer than %d bytes\n",
+		       QTFS_EXPORTS_MAX);
+		return -EINVAL;
+	}
+	if (qtfs_exports_fn) {
+		err = qtfs_exports_fn(qtfs_exports_ctx, val, len);
+		if (err)
+			return err;
+	}
+	memcpy(qtfs_exports_val, val, len);
+	qtfs_exports_val[len] = 0;
+	/* A sysfs write ends with a newline: not part of the value shown. */
+	if (len && qtfs_exports_val[len - 1] == '\n')
+		qtfs_exports_val[len - 1] = 0;
+	return 0;
+}
+
+static int qtfs_exports_get(char *buffer, const struct kernel_param *kp)
+{
+	return scnprintf(buffer, PAGE_SIZE, "%s\n", qtfs_exports_val);
+}
+
+static const struct kernel_param_ops qtfs_exports_ops = {
+	.set = qtfs_exports_set,
+	.get = qtfs_exports_get,
+};
+module_param_cb(qtfs_exports, &qtfs_exports_ops, NULL, 0644);
+MODULE_PARM_DESC(qtfs_exports, "exported HOST directories: /dir[:ro][:crossmnt],... (writable at runtime)");
+
+/*
+ * Hands the current value to @fn and, if it accepts it, keeps @fn/@ctx as
+ * the handler of later writes; returns @fn's result.
+ */
+int qtfs_shim_exports_attach(void *ctx, qtfs_shim_exports_fn fn)
+{
+	int err;
+
+	kernel_param_lock(THIS_MODULE);
+	err = fn(ctx, qtfs_exports_val, strlen(qtfs_exports_val));
+	if (!err) {
+		qtfs_exports_ctx = ctx;
+		qtfs_exports_fn = fn;
+	}
+	kernel_param_unlock(THIS_MODULE);
+	return err;
+}
+
+/* Forgets the handler; once this returns it is never called again. */
+void qtfs_shim_exports_detach(void)
+{
+	kernel_param_lock(THIS_MODULE);
+	qtfs_exports_fn = NULL;
+	qtfs_exports_ctx = NULL;
+	kernel_param_unlock(THIS_MODULE);
+}
+
+/* qtfs_root_squash (0644): requests of uid 0 run as nobody (65534). */
+static bool qtfs_root_squash;
+module_param(qtfs_root_squash, bool, 0644);
+MODULE_PARM_DESC(qtfs_root_squash, "map uid 0 and gid 0 of clients to 65534 (default N)");
+
+int qtfs_shim_param_root_squash(void)
+{
+	return READ_ONCE(qtfs_root_squash);
+}
 
 const char *qtfs_shim_param_auth_key(void)
 {
 	return qtfs_auth_key;
-}
-
-const char *qtfs_shim_param_export(void)
-{
-	return qtfs_export;
 }
 
 /* Overwrites the key string in place (the memory stays the parameter's). */
@@ -105,9 +184,18 @@ const char *qtfs_shim_param_auth_key(void)
 	return qtfs_auth_key;
 }
 
-const char *qtfs_shim_param_export(void)
+int qtfs_shim_exports_attach(void *ctx, qtfs_shim_exports_fn fn)
 {
-	return NULL;
+	return -EINVAL;
+}
+
+void qtfs_shim_exports_detach(void)
+{
+}
+
+int qtfs_shim_param_root_squash(void)
+{
+	return 0;
 }
 
 void qtfs_shim_wipe_auth_key(void)
@@ -259,3 +347,4 @@ int qtfs_shim_fatal_signal_pending(void)
 }
 
 #include "vfs_shim.c"
+#include "vfs_write_shim.c"

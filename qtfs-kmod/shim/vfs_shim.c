@@ -42,29 +42,66 @@ struct path *qtfs_shim_path_dir(const char *name, int *err)
 /*
  * One component @name (NUL-terminated, no '/', not "." or "..") in the
  * directory @dir, with the current credentials (search permission on
- * @dir is checked), never following a final symlink. Mounts on the
- * result are crossed. Lookup is rooted at @dir, so nothing above it can be
- * reached even by a name that slipped through.
+ * @dir is checked by lookup_one_unlocked), never following a final
+ * symlink. The result is on @dir's mount: a mount on it is crossed
+ * (follow_down) only if @cross, else the mountpoint itself is returned.
+ * A negative entry is ENOENT.
  */
-struct path *qtfs_shim_path_child(const struct path *dir, const char *name, int *err)
+struct path *qtfs_shim_path_child(const struct path *dir, const char *name, int cross, int *err)
 {
+	struct dentry *d;
 	struct path *p;
 
 	if (!d_can_lookup(dir->dentry)) {
 		*err = -ENOTDIR;
 		return NULL;
 	}
+	d = lookup_one_unlocked(mnt_idmap(dir->mnt), name, dir->dentry, strlen(name));
+	if (IS_ERR(d)) {
+		*err = PTR_ERR(d);
+		return NULL;
+	}
+	if (d_is_negative(d)) {
+		dput(d);
+		*err = -ENOENT;
+		return NULL;
+	}
 	p = kmalloc(sizeof(*p), GFP_KERNEL);
 	if (!p) {
+		dput(d);
 		*err = -ENOMEM;
 		return NULL;
 	}
-	*err = vfs_path_lookup(dir->dentry, dir->mnt, name, 0, p);
-	if (*err) {
-		kfree(p);
-		return NULL;
+	p->mnt = mntget(dir->mnt);
+	p->dentry = d;
+	if (cross && d_mountpoint(d)) {
+		*err = follow_down(p, 0);
+		if (*err) {
+			path_put(p);
+			kfree(p);
+			return NULL;
+		}
 	}
+	*err = 0;
 	return p;
+}
+
+/* Whether @p is @root or beneath it (across mounts: path_is_under). */
+int qtfs_shim_path_is_under(const struct path *p, const struct path *root)
+{
+	return path_is_under(p, root);
+}
+
+/* Whether the dentry of @p was unlinked or moved away (unhashed). */
+int qtfs_shim_path_unhashed(const struct path *p)
+{
+	return d_unhashed(p->dentry);
+}
+
+/* Whether @p is a directory other mounts are mounted on. */
+int qtfs_shim_path_mounted(const struct path *p)
+{
+	return d_mountpoint(p->dentry);
 }
 
 void qtfs_shim_path_free(struct path *p)
@@ -84,9 +121,14 @@ int qtfs_shim_getattr(const struct path *p, struct qtfs_shim_attr *a)
 	int err;
 
 	memset(&st, 0, sizeof(st));
-	err = vfs_getattr(p, &st, STATX_BASIC_STATS, AT_STATX_SYNC_AS_STAT);
+	err = vfs_getattr(p, &st, STATX_BASIC_STATS | STATX_CHANGE_COOKIE,
+			  AT_STATX_SYNC_AS_STAT);
 	if (err)
 		return err;
+	a->change = (st.result_mask & STATX_CHANGE_COOKIE) ? st.change_cookie : 0;
+	a->magic = p->dentry->d_sb->s_magic;
+	a->generation = d_inode(p->dentry)->i_generation;
+	a->mounted = d_mountpoint(p->dentry);
 	a->ino = st.ino;
 	a->dev = new_encode_dev(st.dev);
 	a->mode = st.mode;
@@ -155,39 +197,6 @@ int qtfs_shim_readlink(const struct path *p, char *buf, int len)
 	return n;
 }
 
-/*
- * Opens @p read-only with the current credentials: a regular file or a
- * directory only (a FIFO or a device could block or have side effects);
- * read permission is checked here as open(2) would (dentry_open does not).
- */
-struct file *qtfs_shim_open_read(const struct path *p, int *err)
-{
-	struct inode *inode = d_inode(p->dentry);
-	struct file *f;
-	int flags = O_RDONLY | O_LARGEFILE;
-
-	if (d_is_symlink(p->dentry)) {
-		*err = -ELOOP;
-		return NULL;
-	}
-	if (S_ISDIR(inode->i_mode))
-		flags |= O_DIRECTORY;
-	else if (!S_ISREG(inode->i_mode)) {
-		*err = -EOPNOTSUPP;
-		return NULL;
-	}
-	*err = inode_permission(mnt_idmap(p->mnt), inode, MAY_READ | MAY_OPEN);
-	if (*err)
-		return NULL;
-	f = dentry_open(p, flags, current_cred());
-	if (IS_ERR(f)) {
-		*err = PTR_ERR(f);
-		return NULL;
-	}
-	*err = 0;
-	return f;
-}
-
 void qtfs_shim_file_put(struct file *f)
 {
 	fput(f);
@@ -254,7 +263,7 @@ int qtfs_shim_iterate(struct file *f, u64 cookie, qtfs_shim_actor actor,
  * Runs the calling thread as @fsuid/@fsgid with @groups (until
  * qtfs_shim_revert_creds): a prepared copy of its credentials with the
  * file-system ids, the euid/egid (some checks use them) and the groups
- * replaced; every capability is dropped unless @fsuid is 0. Returns the
+ * replaced; capabilities as below. Returns the
  * credentials to restore, or an ERR_PTR.
  */
 const struct cred *qtfs_shim_override_creds(u32 fsuid, u32 fsgid, const u32 *groups, int ngroups)
@@ -292,10 +301,19 @@ const struct cred *qtfs_shim_override_creds(u32 fsuid, u32 fsgid, const u32 *gro
 	new->egid = gid;
 	set_groups(new, gi);
 	put_group_info(gi);
-	if (fsuid != 0) {
+	/*
+	 * uid 0 keeps only the file-system capabilities (CAP_FS_SET: chown,
+	 * mknod, dac_override, dac_read_search, fowner, fsetid,
+	 * mac_override, linux_immutable), as nfsd's cap_raise_nfsd_set()
+	 * does; anyone else none.
+	 */
+	if (fsuid == 0)
+		new->cap_effective = cap_raise_fs_set(CAP_EMPTY_SET, new->cap_permitted);
+	else
 		cap_clear(new->cap_effective);
-		cap_clear(new->cap_permitted);
-	}
+	new->cap_permitted = new->cap_effective;
+	cap_clear(new->cap_inheritable);
+	cap_clear(new->cap_ambient);
 	old = override_creds(new);
 	put_cred(new);
 	return old;

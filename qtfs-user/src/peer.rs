@@ -1,5 +1,5 @@
 //! A userspace protocol peer: the client half of the handshake and the
-//! read-only operations, over any byte stream (a `TcpStream` in `qtfsctl
+//! file operations, over any byte stream (a `TcpStream` in `qtfsctl
 //! probe`, an in-process fake in the tests). Built on `qtfs-proto`, like the
 //! kernel modules.
 
@@ -8,9 +8,13 @@ use std::io::{Read, Write};
 use anyhow::{anyhow, bail, Context, Result};
 use qtfs_proto::{
     decode_reply, encode_handshake, encode_request, split_frame, AttachRequest, Capabilities,
-    ClientHandshake, Credentials, Errno, FrameHeader, GetattrRequest, Groups, LookupRequest, Name,
-    Negotiated, OpenFlags, OpenRequest, Path, PingRequest, ReadRequest, ReaddirRequest,
-    ReadlinkRequest, ReleaseRequest, Reply, Request, StatFs, StatfsRequest, WireAttr, HEADER_LEN,
+    ClientHandshake, CreateRequest, Credentials, Data, Errno, FileMode, FrameHeader, FsyncRequest,
+    GetXattrRequest, GetattrRequest, Groups, LinkRequest, ListXattrRequest, LlseekRequest,
+    LookupRequest, MkdirRequest, MknodRequest, Name, Negotiated, OpenFlags, OpenRequest, Path,
+    Permissions, PingRequest, ReadRequest, ReaddirRequest, ReadlinkRequest, ReleaseRequest,
+    RemoveXattrRequest, RenameFlags, RenameRequest, Reply, Request, RmdirRequest, SetXattrRequest,
+    SetattrRequest, StatFs, StatfsRequest, SymlinkRequest, UnlinkRequest, Whence, WireAttr,
+    WriteRequest, XattrFlags, XattrListSize, XattrName, XattrSize, XattrValue, HEADER_LEN,
     MAX_FRAME_SIZE,
 };
 
@@ -141,7 +145,8 @@ pub struct Peer<S> {
 /// Runs the client handshake on `stream` with `key`. A refusal by the
 /// server is a [`Remote`] error (EACCES for a wrong key).
 pub fn handshake<S: Read + Write>(mut stream: S, key: &[u8], ids: Ids) -> Result<Peer<S>> {
-    let mut hs = ClientHandshake::new(Capabilities::NONE, random_nonce()?);
+    let wanted = Capabilities::XATTR.union(Capabilities::WHOLE_FILE_READ);
+    let mut hs = ClientHandshake::new(wanted, random_nonce()?);
     let mut buf = vec![0u8; 512];
     let n = encode_handshake(&mut buf, 1, &hs.hello()).map_err(|e| anyhow!("{e:?}"))?;
     stream.write_all(&buf[..n]).context("sending Hello")?;
@@ -330,6 +335,280 @@ impl<S: Read + Write> Peer<S> {
                 Reply::Mkdir(e) => Some((e.node, e.attr)),
                 _ => None,
             },
+        )
+    }
+
+    /// Sends `req` without waiting for its reply; returns its request id
+    /// (for pipelining: replies come in any order, see [`Self::recv`]).
+    pub fn send(&mut self, req: &Request<'_>) -> Result<u64> {
+        let id = self.next_id();
+        let groups = Groups::from_ids(&self.ids.groups);
+        let creds = Credentials::new(self.ids.uid, self.ids.gid, groups);
+        let mut buf = vec![0u8; MAX_FRAME_SIZE as usize];
+        let n =
+            encode_request(&mut buf, id, &creds, req).map_err(|e| anyhow!("encoding: {e:?}"))?;
+        self.stream
+            .write_all(&buf[..n])
+            .context("sending a request")?;
+        Ok(id)
+    }
+
+    /// The next reply frame, whichever request it answers: its request id
+    /// and the result (the errno of a failed request).
+    #[allow(clippy::type_complexity)]
+    pub fn recv(&mut self) -> Result<(u64, std::result::Result<Vec<u8>, Errno>)> {
+        let f = read_frame(&mut self.stream)?.context("the server closed the connection")?;
+        let (h, body) = split_frame(&f).map_err(|e| anyhow!("{e}"))?;
+        let r = decode_reply(&h, body).map_err(|e| anyhow!("undecodable reply: {e}"))?;
+        Ok((h.request_id, r.result.map(|_| f.clone())))
+    }
+
+    /// The same ids with other credentials from now on.
+    pub fn set_ids(&mut self, ids: Ids) {
+        self.ids = ids;
+    }
+
+    pub fn create(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        flags: OpenFlags,
+        mode: u32,
+        umask: u32,
+    ) -> Result<(u64, u64, WireAttr, WireAttr)> {
+        let name = Name::new(name).context("bad name")?;
+        let mode = Permissions::new(mode).context("mode")?;
+        let umask = Permissions::new(umask).context("umask")?;
+        self.op(
+            Request::Create(CreateRequest {
+                parent,
+                name,
+                flags,
+                mode,
+                umask,
+            }),
+            |r| match r {
+                Reply::Create(c) => Some((c.node, c.handle, c.attr, c.parent)),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn write(&mut self, handle: u64, offset: u64, data: &[u8]) -> Result<(u32, WireAttr)> {
+        let data = Data::new(data).context("data too long")?;
+        self.op(
+            Request::Write(WriteRequest {
+                handle,
+                offset,
+                data,
+            }),
+            |r| match r {
+                Reply::Write(w) => Some((w.written.get(), w.attr)),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn mkdir_mode(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+    ) -> Result<(u64, WireAttr, WireAttr)> {
+        let name = Name::new(name).context("bad name")?;
+        let mode = Permissions::new(mode).context("mode")?;
+        let umask = Permissions::new(umask).context("umask")?;
+        self.op(
+            Request::Mkdir(MkdirRequest {
+                parent,
+                name,
+                mode,
+                umask,
+            }),
+            |r| match r {
+                Reply::Mkdir(e) => Some((e.node, e.attr, e.parent)),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn mknod(
+        &mut self,
+        parent: u64,
+        name: &[u8],
+        mode: u32,
+        umask: u32,
+        rdev: (u32, u32),
+    ) -> Result<(u64, WireAttr)> {
+        let name = Name::new(name).context("bad name")?;
+        let mode = FileMode::new(mode).context("mode")?;
+        let umask = Permissions::new(umask).context("umask")?;
+        self.op(
+            Request::Mknod(MknodRequest {
+                parent,
+                name,
+                mode,
+                umask,
+                rdev_major: rdev.0,
+                rdev_minor: rdev.1,
+            }),
+            |r| match r {
+                Reply::Mknod(e) => Some((e.node, e.attr)),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn symlink(&mut self, parent: u64, name: &[u8], target: &[u8]) -> Result<(u64, WireAttr)> {
+        let name = Name::new(name).context("bad name")?;
+        let target = Path::new(target).context("bad target")?;
+        self.op(
+            Request::Symlink(SymlinkRequest {
+                parent,
+                name,
+                target,
+            }),
+            |r| match r {
+                Reply::Symlink(e) => Some((e.node, e.attr)),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn link(&mut self, node: u64, new_parent: u64, new_name: &[u8]) -> Result<(u64, WireAttr)> {
+        let new_name = Name::new(new_name).context("bad name")?;
+        self.op(
+            Request::Link(LinkRequest {
+                node,
+                new_parent,
+                new_name,
+            }),
+            |r| match r {
+                Reply::Link(e) => Some((e.node, e.attr)),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn unlink(&mut self, parent: u64, name: &[u8]) -> Result<WireAttr> {
+        let name = Name::new(name).context("bad name")?;
+        self.op(
+            Request::Unlink(UnlinkRequest { parent, name }),
+            |r| match r {
+                Reply::Unlink(e) => Some(e.parent),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn rmdir(&mut self, parent: u64, name: &[u8]) -> Result<WireAttr> {
+        let name = Name::new(name).context("bad name")?;
+        self.op(Request::Rmdir(RmdirRequest { parent, name }), |r| match r {
+            Reply::Rmdir(e) => Some(e.parent),
+            _ => None,
+        })
+    }
+
+    pub fn rename(
+        &mut self,
+        old_parent: u64,
+        old_name: &[u8],
+        new_parent: u64,
+        new_name: &[u8],
+        flags: RenameFlags,
+    ) -> Result<()> {
+        let old_name = Name::new(old_name).context("bad name")?;
+        let new_name = Name::new(new_name).context("bad name")?;
+        self.op(
+            Request::Rename(RenameRequest {
+                old_parent,
+                old_name,
+                new_parent,
+                new_name,
+                flags,
+            }),
+            |r| matches!(r, Reply::Rename(_)).then_some(()),
+        )
+    }
+
+    pub fn setattr(&mut self, req: SetattrRequest) -> Result<WireAttr> {
+        self.op(Request::Setattr(req), |r| match r {
+            Reply::Setattr(a) => Some(a.attr),
+            _ => None,
+        })
+    }
+
+    pub fn fsync(&mut self, handle: u64, datasync: bool) -> Result<()> {
+        self.op(Request::Fsync(FsyncRequest { handle, datasync }), |r| {
+            matches!(r, Reply::Fsync(_)).then_some(())
+        })
+    }
+
+    pub fn llseek(&mut self, handle: u64, offset: i64, whence: Whence) -> Result<u64> {
+        self.op(
+            Request::Llseek(LlseekRequest {
+                handle,
+                offset,
+                whence,
+            }),
+            |r| match r {
+                Reply::Llseek(l) => Some(l.offset),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn setxattr(
+        &mut self,
+        node: u64,
+        name: &[u8],
+        value: &[u8],
+        flags: XattrFlags,
+    ) -> Result<()> {
+        let name = XattrName::new(name).context("bad xattr name")?;
+        let value = XattrValue::new(value).context("bad xattr value")?;
+        self.op(
+            Request::SetXattr(SetXattrRequest {
+                node,
+                name,
+                value,
+                flags,
+            }),
+            |r| matches!(r, Reply::SetXattr(_)).then_some(()),
+        )
+    }
+
+    /// The value of xattr `name` (`size` 0: only its size, as the length
+    /// of an empty vector's... see the returned size).
+    pub fn getxattr(&mut self, node: u64, name: &[u8], size: u32) -> Result<(u32, Vec<u8>)> {
+        let name = XattrName::new(name).context("bad xattr name")?;
+        let size = XattrSize::new(size).context("size")?;
+        self.op(
+            Request::GetXattr(GetXattrRequest { node, name, size }),
+            |r| match r {
+                Reply::GetXattr(g) => Some((g.size.get(), g.value.as_bytes().to_vec())),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn listxattr(&mut self, node: u64, size: u32) -> Result<(u32, Vec<u8>)> {
+        let size = XattrListSize::new(size).context("size")?;
+        self.op(
+            Request::ListXattr(ListXattrRequest { node, size }),
+            |r| match r {
+                Reply::ListXattr(l) => Some((l.size.get(), l.names.as_bytes().to_vec())),
+                _ => None,
+            },
+        )
+    }
+
+    pub fn removexattr(&mut self, node: u64, name: &[u8]) -> Result<()> {
+        let name = XattrName::new(name).context("bad xattr name")?;
+        self.op(
+            Request::RemoveXattr(RemoveXattrRequest { node, name }),
+            |r| matches!(r, Reply::RemoveXattr(_)).then_some(()),
         )
     }
 

@@ -17,6 +17,11 @@ use qtfs_proto::{
 
 use crate::peer::{self, errno_name, handshake, read_frame, Ids, Peer, Remote};
 
+// Beside this file (src/probe_write.rs); declared here so that main.rs
+// stays as it is.
+#[path = "probe_write.rs"]
+mod probe_write;
+
 /// What to do once connected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Action {
@@ -37,6 +42,19 @@ pub enum Action {
     /// Attach, open the path, then hold the session until the server ends
     /// it (for unload tests); prints when it does.
     Hold,
+    /// The modifying operations in a new directory `qtfs-w` of a writable
+    /// export, each checked; leaves `qtfs-w/expect` for the HOST.
+    Writes,
+    /// Concurrency: a blocking FIFO open (of `qtfs-w/p`, after `writes`)
+    /// beside other requests, pipelining, Cancel, a dropped connection
+    /// with blocked workers.
+    Concurrency,
+    /// Hold the node at the path until the server answers ESTALE for it
+    /// (the HOST moves it out of the export or removes the export).
+    Stale,
+    /// Under qtfs_root_squash: uid 0 may not mkdir in the export root and
+    /// creates files as 65534 in the 0777 directory at the path.
+    Squash,
 }
 
 /// Connection settings.
@@ -56,6 +74,11 @@ fn connect(t: &Target) -> Result<TcpStream> {
     Ok(s)
 }
 
+/// An authenticated session with the caller's ids.
+pub fn session_for(t: &Target) -> Result<Peer<TcpStream>> {
+    session(t)
+}
+
 fn session(t: &Target) -> Result<Peer<TcpStream>> {
     let ids = Ids::current()?;
     handshake(connect(t)?, &t.key, ids).context("handshake")
@@ -63,8 +86,13 @@ fn session(t: &Target) -> Result<Peer<TcpStream>> {
 
 /// Runs `action` on `path` (within the export).
 pub fn run(t: &Target, action: Action, path: &str) -> Result<()> {
-    if action == Action::Garbage {
-        return garbage(t);
+    match action {
+        Action::Garbage => return garbage(t),
+        Action::Writes => return probe_write::writes(t),
+        Action::Concurrency => return probe_write::concurrency(t),
+        Action::Stale => return probe_write::stale(t, path),
+        Action::Squash => return probe_write::squash(t, path),
+        _ => {}
     }
     let mut p = session(t)?;
     if action == Action::Ping {
@@ -140,7 +168,13 @@ pub fn run(t: &Target, action: Action, path: &str) -> Result<()> {
             writeln!(out, "ffree: {}", s.ffree)?;
             writeln!(out, "namelen: {}", s.namelen)?;
         }
-        Action::Ping | Action::Garbage | Action::Hold => unreachable!(),
+        Action::Ping
+        | Action::Garbage
+        | Action::Hold
+        | Action::Writes
+        | Action::Concurrency
+        | Action::Stale
+        | Action::Squash => unreachable!(),
     }
     Ok(())
 }
@@ -574,7 +608,7 @@ fn expect_errno<T>(what: &str, r: Result<T>, want: Errno) -> Result<()> {
     }
 }
 
-/// Well-formed requests the read-only server must refuse, on one session.
+/// Well-formed requests a server must refuse on a read-only export (`ro`), on one session.
 fn semantics(t: &Target) -> Result<()> {
     use qtfs_proto::OpenFlags;
     let mut p = session(t)?;
@@ -582,7 +616,6 @@ fn semantics(t: &Target) -> Result<()> {
     for (name, flags) in [
         ("O_WRONLY", OpenFlags::O_WRONLY),
         ("O_RDWR", OpenFlags::O_RDWR),
-        ("O_CREAT", OpenFlags::O_CREAT),
         ("O_TRUNC", OpenFlags::O_TRUNC),
     ] {
         expect_errno(

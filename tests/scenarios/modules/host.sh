@@ -164,10 +164,12 @@ step "bad server parameters; without a key every connection is refused"
 expect_refused "$KO" "qtfs_server: invalid qtfs_auth_key=(hidden): must be exactly 64 hex digits" \
     qtfs_server_ip="$HOST_IP" qtfs_auth_key=0011secret
 since | grep -qF "0011secret" && fail "a refused key was echoed in the log"
-expect_refused "$KO" "qtfs_server: invalid qtfs_export=relative/dir: must be an absolute path" \
-    qtfs_server_ip="$HOST_IP" qtfs_export=relative/dir
-expect_refused "$KO" "qtfs_server: invalid qtfs_export=/srv/../etc: must be an absolute path" \
-    qtfs_server_ip="$HOST_IP" qtfs_export=/srv/../etc
+expect_refused "$KO" "qtfs_server: invalid qtfs_exports=relative/dir: must be an absolute path" \
+    qtfs_server_ip="$HOST_IP" qtfs_exports=relative/dir
+expect_refused "$KO" "qtfs_server: invalid qtfs_exports=/srv/../etc: must be an absolute path" \
+    qtfs_server_ip="$HOST_IP" qtfs_exports=/srv/../etc
+expect_refused "$KO" "qtfs_server: invalid qtfs_exports=/srv:rw: unknown export option" \
+    qtfs_server_ip="$HOST_IP" qtfs_exports=/srv:rw
 mark
 insmod "$KO" qtfs_server_ip="$HOST_IP" || fail "load without a key failed"
 since | grep -qF "no qtfs_auth_key set: every connection will be refused" || fail "no warning about the missing key"

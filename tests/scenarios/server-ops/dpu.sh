@@ -101,6 +101,20 @@ $P ping || fail "the server died after the garbage"
 [ "$($P cat /hello.txt | head -n 1)" = "hello from the host" ] || fail "no read after the garbage"
 ok "the server answers after the garbage"
 
+step "attach a directory beneath an export"
+[ "$($QTFSCTL probe --server $HOST_IP:$PORT --key-file /tmp/key --export $EXPORT/sub cat /inner.txt)" = "inner file" ] ||
+    fail "attach of $EXPORT/sub"
+ok "$EXPORT/sub attached"
+
+W="$QTFSCTL probe --server $HOST_IP:$PORT --key-file /tmp/key --export $RW"
+step "write operations on the writable export $RW"
+$W writes || fail "writes"
+ok "every write operation behaved (the HOST checks the results)"
+
+step "concurrency: blocking FIFO opens, pipelining, Cancel, a dropped connection"
+$W concurrency || fail "concurrency"
+ok "concurrency checks passed"
+
 step "hold a session while the HOST unloads its server"
 $P hold /sub > /tmp/hold.out 2>&1 &
 HOLD=$!

@@ -39,12 +39,18 @@ done
 cat $EXPORT/expected | sed 's/^/    /'
 ls -la $EXPORT | sed 's/^/    /'
 
-step "load qtfs_server.ko with a key and the export"
+# A writable export on its own tmpfs (xattrs, POSIX ACLs) for the DPU's
+# write operations, and a directory to export later at runtime.
+mkdir -p $RW /srv/extra
+mount -t tmpfs -o mode=0755 tmpfs $RW || fail "cannot mount a tmpfs on $RW"
+
+step "load qtfs_server.ko with a key and the exports"
 mark
-insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY qtfs_export=$EXPORT || fail "insmod failed"
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY qtfs_exports=$EXPORT:ro,$RW || fail "insmod failed"
 [ -e /sys/module/qtfs_server/parameters/qtfs_auth_key ] && fail "qtfs_auth_key visible in sysfs"
-[ "$(cat /sys/module/qtfs_server/parameters/qtfs_export)" = "$EXPORT" ] || fail "qtfs_export not shown"
-ok "loaded; the key is not in sysfs, the export is"
+[ "$(cat $EXPORTS)" = "$EXPORT:ro,$RW" ] || fail "qtfs_exports not shown"
+[ "$(stat -c %a $EXPORTS)" = 644 ] || fail "qtfs_exports is not 0644"
+ok "loaded; the key is not in sysfs, the exports are (0644)"
 barrier_open 12399
 
 step "the DPU probes the export (dpu.sh), then holds a session open"
@@ -55,6 +61,65 @@ since | grep -qF "dropped (handshake failed: wrong key" || fail "no log line for
 [ -n "$(kthreads qtfs_srv_conn)" ] || fail "no session thread for the held session"
 ok "the wrong key was logged; a session is held"
 
+step "the HOST sees what the DPU wrote (qtfs-w/expect, from the DPU's replies)"
+[ -f $RW/qtfs-w/expect ] || fail "no $RW/qtfs-w/expect"
+ls -la $RW/qtfs-w | sed 's/^/    /'
+n=0
+while read name mode uid gid size nlink; do
+    [ -d "$RW/qtfs-w/$name" ] && hsize=0 || hsize=$(stat -c %s "$RW/qtfs-w/$name")
+    got="$(stat -c '%f %u %g' "$RW/qtfs-w/$name") $hsize $(stat -c %h "$RW/qtfs-w/$name")"
+    [ "$got" = "$mode $uid $gid $size $nlink" ] || fail "$name: the DPU saw '$mode $uid $gid $size $nlink', the HOST has '$got'"
+    n=$((n + 1))
+done < $RW/qtfs-w/expect
+[ $n -ge 7 ] || fail "only $n expectations"
+[ "$(cat $RW/qtfs-w/f)" = "Data" ] || fail "qtfs-w/f holds '$(cat $RW/qtfs-w/f)'"
+[ "$(readlink $RW/qtfs-w/sl)" = f ] || fail "qtfs-w/sl"
+[ "$(stat -c '%t:%T' $RW/qtfs-w/null)" = "1:3" ] || fail "qtfs-w/null is not 1:3"
+[ -e $RW/qtfs-w/hl2 ] && fail "qtfs-w/hl2 was not unlinked"
+[ "$(stat -c %a $RW/qtfs-w/acl/inherits)" = 666 ] || fail "default ACL not applied"
+[ "$(stat -c %a $RW/qtfs-w/noacl)" = 600 ] || fail "umask not applied"
+ok "$n nodes match (type, mode, owner, size, links); content, link, device, ACL and umask as written"
+
+step "qtfs_exports at runtime"
+mark
+if echo "$RW/x:bogus" > $EXPORTS 2>/dev/null; then fail "a bad list was accepted"; fi
+since | grep -qF "invalid qtfs_exports=$RW/x:bogus: unknown export option" || fail "no log line naming the bad entry"
+if echo "/srv/does-not-exist" > $EXPORTS 2>/dev/null; then fail "a missing directory was accepted"; fi
+since | grep -qF "invalid qtfs_exports entry /srv/does-not-exist: cannot resolve" || fail "no log line for the missing directory"
+[ "$(cat $EXPORTS)" = "$EXPORT:ro,$RW" ] || fail "a refused write changed the value: $(cat $EXPORTS)"
+echo "$EXPORT:ro,$RW,/srv/extra:crossmnt" > $EXPORTS || fail "a good list was refused"
+[ "$(cat $EXPORTS)" = "$EXPORT:ro,$RW,/srv/extra:crossmnt" ] || fail "the new list is not shown"
+ok "bad lists refused (EINVAL, logged, unchanged), a good one applied"
+
+step "root squash, and ESTALE for moved and unexported nodes (the HOST's own probe)"
+echo $KEY > /tmp/key
+HP="qtfsctl probe --server $HOST_IP:$PORT --key-file /tmp/key"
+mkdir -m 777 $RW/open
+echo Y > /sys/module/qtfs_server/parameters/qtfs_root_squash
+$HP --export $RW squash /open || fail "root squash"
+[ "$(stat -c '%u:%g' $RW/open/by-root)" = "65534:65534" ] || fail "by-root is $(stat -c '%u:%g' $RW/open/by-root)"
+echo N > /sys/module/qtfs_server/parameters/qtfs_root_squash
+mkdir -p /srv/extra/inner /srv/extra/other /srv/moved
+# held_until_stale <path in /srv/extra> <command making it stale>
+held_until_stale() {
+    $HP --export /srv/extra stale "$1" > /tmp/stale.out 2>&1 &
+    _pid=$!
+    _n=0
+    until grep -q holding /tmp/stale.out; do
+        _n=$((_n + 1)); [ $_n -le 30 ] || fail "stale $1 did not start: $(cat /tmp/stale.out)"
+        sleep 1
+    done
+    eval "$2"
+    wait $_pid || fail "stale $1: $(cat /tmp/stale.out)"
+    grep -q "is ESTALE now" /tmp/stale.out || fail "stale $1: $(cat /tmp/stale.out)"
+}
+held_until_stale /inner "mv /srv/extra/inner /srv/moved/"
+held_until_stale /other "echo '$EXPORT:ro,$RW' > $EXPORTS"
+if $HP --export /srv/extra ls / >/dev/null 2>&1; then
+    fail "a removed export can still be attached"
+fi
+ok "squashed root creates as 65534:65534; a node moved out of its export and one of a removed export are ESTALE"
+
 step "rmmod with the DPU's session open"
 mark
 t0=$(date +%s)
@@ -62,6 +127,6 @@ rmmod qtfs_server || fail "rmmod failed"
 t1=$(date +%s)
 [ $((t1 - t0)) -le 5 ] || fail "rmmod took $((t1 - t0)) s"
 since | grep -qE "connection from $DPU_IP:[0-9]+ closed \(server stopping\)" || fail "the session was not closed by the unload"
-[ -z "$(kthreads 'qtfs_srv_accept|qtfs_srv_conn')" ] || fail "threads left after rmmod"
+[ -z "$(kthreads 'qtfs_srv_accept|qtfs_srv_conn|qtfs_srv_work')" ] || fail "threads left after rmmod"
 ok "rmmod in $((t1 - t0)) s, the session closed"
 echo "host: all checks passed"

@@ -15,6 +15,8 @@ kthreads() {
 
 PORT=12345
 EXPORT=/srv/export
+RW=/srv/rw
+EXPORTS=/sys/module/qtfs_server/parameters/qtfs_exports
 # The pre-shared key, as the module parameter and the DPU's key file hold it.
 KEY=5f4dcc3b5aa765d61d8327deb882cf99a1b2c3d4e5f60718293a4b5c6d7e8f90
 
