@@ -75,7 +75,12 @@ ok "done"
 step "permissions: unprivileged users, supplementary groups"
 su -s /bin/sh tests -c "echo no > $M/owned-by-root" 2>/dev/null
 su -s /bin/sh nobody -c "cat $M/group.txt" 2>/dev/null && fail "nobody read a 0640 root:100 file"
-ok "refused where the HOST refuses"
+# pjdfstest (uid 1001) gets group 100 as a supplementary group.
+echo "staff:x:100:pjdfstest" >> /etc/group
+[ "$(su -s /bin/sh pjdfstest -c "cat $M/group.txt")" = "group file" ] ||
+    fail "a member of group 100 (supplementary) could not read the 0640 root:100 file"
+su -s /bin/sh tests -c "cat $M/group.txt" 2>/dev/null && fail "tests (not in group 100) read group.txt"
+ok "refused where the HOST refuses, granted through a supplementary group"
 
 barrier_open 12397
 step "HOST-side changes are seen at the next open"

@@ -48,11 +48,34 @@ cat $MNT/secret.txt >/dev/null || fail "root cannot read secret.txt"
 su -s /bin/sh nobody -c "cat $MNT/secret.txt" 2>/dev/null && fail "nobody read secret.txt"
 ok "refused for nobody"
 
-step "umount, remount, umount; rmmod"
+step "confinement: symlinks are not followed on the HOST, mounts beneath the export are not crossed"
+[ "$(readlink $MNT/link-out)" = /srv/outside.txt ] || fail "link-out target"
+cat $MNT/link-out 2>/dev/null && fail "link-out reached a file: it must resolve on the DPU, where /srv/outside.txt does not exist"
+[ -d $MNT/mnt ] || fail "the mount point is not shown as a directory"
+[ -z "$(ls $MNT/mnt)" ] || fail "the HOST's mount beneath the export was crossed: $(ls $MNT/mnt)"
+ok "symlink target returned as is; the mount beneath the export shows empty"
+
+step "a directory the HOST moves out of the export stops working (ESTALE)"
+cd $MNT/sub/deeper || fail "cd"
+[ "$(cat file.txt)" = "in a directory the HOST will move away" ] || fail "file.txt before the move"
+barrier_open 12396
+B1=$BARRIER_PID
+barrier_wait 100 "$HOST_IP" 12395 || fail "the HOST never moved it"
+kill $B1 2>/dev/null
+ls . >/tmp/ls.out 2>/tmp/ls.err && fail "listing a directory moved out of the export worked: $(cat /tmp/ls.out)"
+grep -qi "stale" /tmp/ls.err || fail "not ESTALE: $(cat /tmp/ls.err)"
+cd /
+[ -e $MNT/sub/deeper ] && fail "sub/deeper still visible after the move"
+ok "ESTALE, and the name is gone"
+
+step "a subdirectory of the export mounts; umount, remount, umount; rmmod"
 umount $MNT || fail "umount"
+mount -t qtfs $EXPORT/sub $MNT || fail "mount of a directory beneath the export"
+ls -a $MNT | sed 's/^/    /'
+umount $MNT || fail "umount 2"
 mount -t qtfs $EXPORT $MNT || fail "mount again"
 ls $MNT >/dev/null
-umount $MNT || fail "umount 2"
+umount $MNT || fail "umount 3"
 rmmod qtfs || fail "rmmod qtfs"
 ok "done"
 barrier_open 12398
