@@ -5,6 +5,7 @@ mod kmod;
 mod params;
 mod peer;
 mod probe;
+mod rawname;
 mod status;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -12,7 +13,7 @@ use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use kmod::Role;
@@ -62,6 +63,10 @@ enum Command {
         /// The export to attach (the server's qtfs_export).
         #[arg(long, default_value = "/")]
         export: String,
+        /// Send each path component to the server as written, `.` and `..`
+        /// included (tests of the server's own checks; `stat` only).
+        #[arg(long, hide = true)]
+        raw_name: bool,
         action: probe::Action,
         /// Path within the export ("/" or "" is its root).
         #[arg(default_value = "/")]
@@ -111,12 +116,19 @@ fn run(cli: Cli) -> Result<()> {
             server,
             key_file,
             export,
+            raw_name,
             action,
             path,
         } => {
             let text = std::fs::read_to_string(&key_file)
                 .with_context(|| format!("reading {}", key_file.display()))?;
             let key = peer::parse_key(&text)?;
+            if raw_name {
+                if action != probe::Action::Stat {
+                    bail!("--raw-name works with the stat action only");
+                }
+                return rawname::stat(server, &key, &export, &path);
+            }
             let target = probe::Target {
                 server,
                 key,
