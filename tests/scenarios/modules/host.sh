@@ -238,4 +238,40 @@ kill $NC 2>/dev/null; wait $NC 2>/dev/null
 rmmod qtfs_server || fail "rmmod failed"
 ok "no key: the connection was refused and closed"
 
+step "qtfsctl load server: a private key file, a validated export list"
+echo $KEY > /tmp/qkey
+chmod 644 /tmp/qkey
+L="qtfsctl load server --server-ip $HOST_IP --exports /tmp/exp,/srv:ro --module-dir $QTFS_MODULES"
+out=$($L --key-file /tmp/qkey 2>&1) && fail "a key file others may read was accepted: $out"
+echo "$out" | grep -qF "mode 0644" || fail "no mode in the refusal: $out"
+chmod 600 /tmp/qkey
+out=$(qtfsctl load server --server-ip "$HOST_IP" --exports /tmp/exp,rel --key-file /tmp/qkey 2>&1) &&
+    fail "a relative export was accepted: $out"
+echo "$out" | grep -qF "not an absolute path" || fail "no reason for the bad export: $out"
+grep -q '^qtfs_server ' /proc/modules && fail "loaded after a refusal"
+$L --key-file /tmp/qkey --log-level debug --root-squash >/tmp/load.out 2>&1 || fail "qtfsctl load server: $(cat /tmp/load.out)"
+cat /tmp/load.out | sed 's/^/    /'
+grep -qF "$KEY" /tmp/load.out && fail "qtfsctl printed the key"
+grep -qF "qtfs_auth_key=(hidden)" /tmp/load.out || fail "qtfsctl did not say the key was passed"
+check_params qtfs_server qtfs_server_ip="$HOST_IP" qtfs_log_level=DEBUG
+[ -e /sys/module/qtfs_server/parameters/qtfs_auth_key ] && fail "qtfs_auth_key is visible in sysfs"
+# The key reached the module: a peer with the same key is authenticated.
+qtfsctl probe --server "$HOST_IP:$PORT" --key-file /tmp/qkey ping || fail "the key given by qtfsctl does not authenticate"
+if [ -e /sys/module/qtfs_server/parameters/qtfs_exports ]; then
+    [ "$(qtfsctl exports show)" = "/tmp/exp,/srv:ro" ] || fail "exports show: $(qtfsctl exports show 2>&1)"
+    qtfsctl exports set /tmp/exp:ro || fail "exports set failed"
+    [ "$(qtfsctl exports show)" = "/tmp/exp:ro" ] || fail "exports set did not change the list"
+    ok "exports shown and replaced through sysfs"
+else
+    # A qtfs_server.ko from before export lists: qtfsctl says so.
+    out=$(qtfsctl exports show 2>&1) && fail "exports show succeeded without the parameter: $out"
+    echo "$out" | grep -qF "has no qtfs_exports parameter" || fail "exports show: $out"
+    grep -qF "declares no parameter qtfs_exports" /tmp/load.out || fail "no warning that qtfs_exports is ignored"
+    ok "this module has no qtfs_exports: load warned, exports show says so"
+fi
+out=$(qtfsctl exports set /tmp/exp,/tmp/exp/ 2>&1) && fail "a duplicate export was accepted: $out"
+echo "$out" | grep -qF "the same directory" || fail "exports set: $out"
+qtfsctl unload server || fail "qtfsctl unload server"
+ok "qtfsctl refused a shared key file and a relative export, loaded with the key (authenticated), hid it"
+
 echo "host: all checks passed"
