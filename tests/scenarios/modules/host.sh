@@ -241,7 +241,8 @@ ok "no key: the connection was refused and closed"
 step "qtfsctl load server: a private key file, a validated export list"
 echo $KEY > /tmp/qkey
 chmod 644 /tmp/qkey
-L="qtfsctl load server --server-ip $HOST_IP --exports /tmp/exp,/srv:ro --module-dir $QTFS_MODULES"
+mkdir -p /srv/ro
+L="qtfsctl load server --server-ip $HOST_IP --exports /tmp/exp,/srv/ro:ro --module-dir $QTFS_MODULES"
 out=$($L --key-file /tmp/qkey 2>&1) && fail "a key file others may read was accepted: $out"
 echo "$out" | grep -qF "mode 0644" || fail "no mode in the refusal: $out"
 chmod 600 /tmp/qkey
@@ -258,7 +259,7 @@ check_params qtfs_server qtfs_server_ip="$HOST_IP" qtfs_log_level=DEBUG
 # The key reached the module: a peer with the same key is authenticated.
 qtfsctl probe --server "$HOST_IP:$PORT" --key-file /tmp/qkey ping || fail "the key given by qtfsctl does not authenticate"
 if [ -e /sys/module/qtfs_server/parameters/qtfs_exports ]; then
-    [ "$(qtfsctl exports show)" = "/tmp/exp,/srv:ro" ] || fail "exports show: $(qtfsctl exports show 2>&1)"
+    [ "$(qtfsctl exports show)" = "/tmp/exp,/srv/ro:ro" ] || fail "exports show: $(qtfsctl exports show 2>&1)"
     qtfsctl exports set /tmp/exp:ro || fail "exports set failed"
     [ "$(qtfsctl exports show)" = "/tmp/exp:ro" ] || fail "exports set did not change the list"
     ok "exports shown and replaced through sysfs"
