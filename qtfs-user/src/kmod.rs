@@ -56,3 +56,37 @@ pub fn unload(name: &str) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+/// The parameters a module file declares: the names of its `parmtype=`
+/// entries in `.modinfo` (what `modinfo -p` lists). Each entry is a
+/// NUL-terminated string `parmtype=<name>:<type>` there.
+pub fn declared_params(module: &[u8]) -> Vec<String> {
+    const TAG: &[u8] = b"parmtype=";
+    let mut names = Vec::new();
+    let mut i = 0;
+    while let Some(at) = module[i..].windows(TAG.len()).position(|w| w == TAG) {
+        let start = i + at;
+        i = start + TAG.len();
+        if start > 0 && module[start - 1] != 0 {
+            continue;
+        }
+        let rest = &module[i..];
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        if let Some(colon) = rest[..end].iter().position(|&b| b == b':') {
+            names.push(String::from_utf8_lossy(&rest[..colon]).into_owned());
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_params_are_the_modinfo_parmtypes() {
+        let modinfo = b"\x7fELF..junk\0license=GPL\0parmtype=qtfs_server_ip:charp\0parm=qtfs_server_ip:the address\0parmtype=qtfs_exports:charp\0xparmtype=fake:int\0parmtype=";
+        assert_eq!(declared_params(modinfo), ["qtfs_server_ip", "qtfs_exports"]);
+        assert!(declared_params(b"").is_empty());
+    }
+}

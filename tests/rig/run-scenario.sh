@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run one scenario directory in a HOST and a DPU guest (QEMU TCG, joined by a
 # socket network) and judge it. Prints both guests' output live, prefixed by
-# the role. Exit 0 only if both scripts exited 0 in time and neither kernel
-# log shows trouble (scan-kernel-log.sh).
+# the role. Exit 0 only if both scripts exited 0 in time, the qtfs modules
+# could be unloaded at the end, and neither guest's log shows kernel trouble
+# or a memory leak (scan-kernel-log.sh).
 # Usage: run-scenario.sh <scenario dir> <base initramfs> <kernel tree>
 # A scenario may hold a file `timeout` with its limit in seconds (default 300).
 # RIG_KERNEL_ARGS adds to both guests' kernel command line; RIG_VERBOSE=1
@@ -85,6 +86,11 @@ for role in host dpu; do
         reasons+=("$role.sh exited with $rc")
         verdict=1
     fi
+    # guest-init unloads the modules a script left loaded (for kmemleak).
+    while IFS= read -r line; do
+        reasons+=("$role: ${line#QTFS-RIG: }")
+        verdict=1
+    done < <(tr -d '\r' <"$work/$role.console" | grep '^QTFS-RIG: cannot unload')
 done
 if ! scan=$("$rig/scan-kernel-log.sh" "$work/host.console" "$work/host.dmesg" "$work/dpu.console" "$work/dpu.dmesg"); then
     reasons+=("kernel log: $scan")

@@ -8,9 +8,12 @@ say() { echo "--- $*"; }
 fail() { echo "DEMO FAILED: $*"; rexec touch /tmp/demo-done 2>/dev/null; exit 1; }
 
 say "DPU $DPU_IP: loading qtfs.ko qtfs_server_ip=$HOST_IP"
+mkdir -p /etc/qtfs
+(umask 077 && echo 3d1c9a0f5b7e24c8d6a1f0e9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9 >/etc/qtfs/auth.key)
 # The HOST may still be booting: retry until its server accepts us.
 tries=0
-until qtfsctl load client --server-ip "$HOST_IP" --module-dir "$QTFS_MODULES" >/dev/null &&
+until qtfsctl load client --server-ip "$HOST_IP" --key-file /etc/qtfs/auth.key \
+    --module-dir "$QTFS_MODULES" >/dev/null &&
     dmesg | grep -q "qtfs: connected to $HOST_IP"; do
     qtfsctl unload client 2>/dev/null
     tries=$((tries + 1))

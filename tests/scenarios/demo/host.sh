@@ -7,7 +7,11 @@ say() { echo "--- $*"; }
 fail() { echo "DEMO FAILED: $*"; exit 1; }
 
 say "HOST $HOST_IP: loading qtfs_server.ko"
-qtfsctl load server --server-ip "$HOST_IP" --module-dir "$QTFS_MODULES" || fail "qtfs_server.ko did not load"
+# The pre-shared key (the DPU holds the same) in a private file; one export.
+mkdir -p /etc/qtfs /srv/demo
+(umask 077 && echo 3d1c9a0f5b7e24c8d6a1f0e9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9 >/etc/qtfs/auth.key)
+qtfsctl load server --server-ip "$HOST_IP" --exports /srv/demo --key-file /etc/qtfs/auth.key \
+    --module-dir "$QTFS_MODULES" || fail "qtfs_server.ko did not load"
 qtfsctl status
 
 say "starting rexec_server on tcp://0.0.0.0:$REXEC_PORT (whitelist: a few busybox applets)"

@@ -78,4 +78,18 @@ rmmod qtfs || fail "rmmod failed"
 grep -qw qtfs /proc/filesystems && fail "qtfs still registered after rmmod"
 ok "reconnected, unloaded"
 
+step "qtfsctl load client refuses a key file others may access"
+echo 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff > /tmp/qkey
+chmod 640 /tmp/qkey
+out=$(qtfsctl load client --server-ip "$HOST_IP" --key-file /tmp/qkey --module-dir "$QTFS_MODULES" 2>&1) &&
+    fail "a key file its group may read was accepted: $out"
+echo "$out" | grep -qF "mode 0640" || fail "no mode in the refusal: $out"
+echo "not a key" > /tmp/qkey2
+chmod 600 /tmp/qkey2
+out=$(qtfsctl load client --server-ip "$HOST_IP" --key-file /tmp/qkey2 --module-dir "$QTFS_MODULES" 2>&1) &&
+    fail "a malformed key was accepted: $out"
+echo "$out" | grep -qF "exactly 64 hex digits" || fail "no reason for the bad key: $out"
+grep -q '^qtfs ' /proc/modules && fail "qtfs loaded after a refusal"
+ok "key files: group-readable and malformed ones refused"
+
 echo "dpu: all checks passed"

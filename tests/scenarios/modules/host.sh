@@ -149,6 +149,63 @@ tcp_lines "[0-9A-F]+:$PHEX" "[0-9A-F]+:0000" 0A && fail "listener left after the
 kill $BARRIER_PID 2>/dev/null
 ok "16 sessions stopped by rmmod in $((t1 - t0)) s; no thread, no listener"
 
+step "rmmod is prompt with an authenticated session and an unauthenticated connection open"
+# A session thread ends on its own only through the handshake timeout (30 s,
+# unauthenticated peers) or its peer (authenticated ones): rmmod must stop
+# both at once. The unauthenticated connection is kept young enough that its
+# handshake timeout cannot fall within the time rmmod is allowed, so only a
+# prompt stop passes.
+mkdir -p /tmp/exp
+echo "a file" > /tmp/exp/f
+echo $KEY > /tmp/key
+chmod 600 /tmp/key
+mark
+# The export under both names: qtfs_export (one directory) is becoming
+# qtfs_exports (a list); a module ignores the name it does not know.
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY qtfs_export=/tmp/exp qtfs_exports=/tmp/exp ||
+    fail "load with an export failed"
+mkfifo /tmp/unauth
+nc "$HOST_IP" $PORT </tmp/unauth >/dev/null 2>&1 &
+NC=$!
+exec 5>/tmp/unauth
+t_unauth=$(now_cs)
+wait_since 20 "qtfs_server: accepted connection from $HOST_IP:" || fail "the silent client was not accepted"
+qtfsctl probe --server "$HOST_IP:$PORT" --key-file /tmp/key --export /tmp/exp hold /f >/tmp/hold.out 2>&1 &
+HOLD=$!
+n=0
+until grep -q "holding session" /tmp/hold.out; do
+    n=$((n + 1)); [ $n -le 20 ] || fail "no authenticated session held: $(cat /tmp/hold.out)"
+    sleep 1
+done
+since | grep -qF ": authenticated (protocol version" || fail "the held session is not authenticated"
+[ "$(kthreads qtfs_srv_conn | wc -l)" = 2 ] || fail "expected 2 session threads, got $(kthreads qtfs_srv_conn | wc -l)"
+since | grep -qF "handshake timed out" && fail "the silent connection timed out before the rmmod"
+t0=$(now_cs)
+age=$((t0 - t_unauth))
+# 30 s handshake timeout - 10 s allowed for rmmod: a younger connection
+# cannot end by its timeout while rmmod runs.
+[ $age -lt 2000 ] || fail "setup too slow: the silent connection is $(secs_cs $age) s old, the check would not be conclusive"
+mark
+rmmod qtfs_server || fail "rmmod failed"
+t1=$(now_cs)
+took=$((t1 - t0))
+since | sed 's/^/    /'
+[ $took -lt 1000 ] || fail "rmmod took $(secs_cs $took) s with the two connections open (must be < 10 s)"
+[ "$(since | grep -cF "closed (server stopping)")" = 2 ] ||
+    fail "expected both connections closed by the unload ('server stopping')"
+since | grep -qF "handshake timed out" && fail "the silent connection ended by its timeout, not by rmmod"
+[ -z "$(kthreads "$THREADS")" ] || fail "threads left after rmmod"
+n=0
+while kill -0 $HOLD 2>/dev/null; do
+    n=$((n + 1)); [ $n -le 20 ] || fail "the held session did not see the end"
+    sleep 1
+done
+wait $HOLD || fail "hold failed: $(cat /tmp/hold.out)"
+grep -qF "the server closed the session" /tmp/hold.out || fail "hold: $(cat /tmp/hold.out)"
+exec 5>&-
+kill $NC 2>/dev/null; wait $NC 2>/dev/null
+ok "rmmod in $(secs_cs $took) s (silent connection $(secs_cs $age) s old, 30 s handshake timeout): both closed by the unload"
+
 step "0.0.0.0 listens on every address; the level is case-insensitive and filters"
 mark
 insmod "$KO" qtfs_server_ip=0.0.0.0 qtfs_server_port=12346 qtfs_log_level=wArN qtfs_auth_key=$KEY ||
@@ -181,5 +238,42 @@ sleep 1
 kill $NC 2>/dev/null; wait $NC 2>/dev/null
 rmmod qtfs_server || fail "rmmod failed"
 ok "no key: the connection was refused and closed"
+
+step "qtfsctl load server: a private key file, a validated export list"
+echo $KEY > /tmp/qkey
+chmod 644 /tmp/qkey
+mkdir -p /srv/ro
+L="qtfsctl load server --server-ip $HOST_IP --exports /tmp/exp,/srv/ro:ro --module-dir $QTFS_MODULES"
+out=$($L --key-file /tmp/qkey 2>&1) && fail "a key file others may read was accepted: $out"
+echo "$out" | grep -qF "mode 0644" || fail "no mode in the refusal: $out"
+chmod 600 /tmp/qkey
+out=$(qtfsctl load server --server-ip "$HOST_IP" --exports /tmp/exp,rel --key-file /tmp/qkey 2>&1) &&
+    fail "a relative export was accepted: $out"
+echo "$out" | grep -qF "not an absolute path" || fail "no reason for the bad export: $out"
+grep -q '^qtfs_server ' /proc/modules && fail "loaded after a refusal"
+$L --key-file /tmp/qkey --log-level debug --root-squash >/tmp/load.out 2>&1 || fail "qtfsctl load server: $(cat /tmp/load.out)"
+cat /tmp/load.out | sed 's/^/    /'
+grep -qF "$KEY" /tmp/load.out && fail "qtfsctl printed the key"
+grep -qF "qtfs_auth_key=(hidden)" /tmp/load.out || fail "qtfsctl did not say the key was passed"
+check_params qtfs_server qtfs_server_ip="$HOST_IP" qtfs_log_level=DEBUG
+[ -e /sys/module/qtfs_server/parameters/qtfs_auth_key ] && fail "qtfs_auth_key is visible in sysfs"
+# The key reached the module: a peer with the same key is authenticated.
+qtfsctl probe --server "$HOST_IP:$PORT" --key-file /tmp/qkey ping || fail "the key given by qtfsctl does not authenticate"
+if [ -e /sys/module/qtfs_server/parameters/qtfs_exports ]; then
+    [ "$(qtfsctl exports show)" = "/tmp/exp,/srv/ro:ro" ] || fail "exports show: $(qtfsctl exports show 2>&1)"
+    qtfsctl exports set /tmp/exp:ro || fail "exports set failed"
+    [ "$(qtfsctl exports show)" = "/tmp/exp:ro" ] || fail "exports set did not change the list"
+    ok "exports shown and replaced through sysfs"
+else
+    # A qtfs_server.ko from before export lists: qtfsctl says so.
+    out=$(qtfsctl exports show 2>&1) && fail "exports show succeeded without the parameter: $out"
+    echo "$out" | grep -qF "has no qtfs_exports parameter" || fail "exports show: $out"
+    grep -qF "declares no parameter qtfs_exports" /tmp/load.out || fail "no warning that qtfs_exports is ignored"
+    ok "this module has no qtfs_exports: load warned, exports show says so"
+fi
+out=$(qtfsctl exports set /tmp/exp,/tmp/exp/ 2>&1) && fail "a duplicate export was accepted: $out"
+echo "$out" | grep -qF "the same directory" || fail "exports set: $out"
+qtfsctl unload server || fail "qtfsctl unload server"
+ok "qtfsctl refused a shared key file and a relative export, loaded with the key (authenticated), hid it"
 
 echo "host: all checks passed"

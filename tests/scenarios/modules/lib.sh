@@ -20,6 +20,12 @@ wait_log() {
     return 1
 }
 
+# now_cs: time since boot in hundredths of a second (/proc/uptime), for
+# timings finer than `date +%s`.
+now_cs() { awk '{ split($1, t, "."); print t[1] * 100 + t[2] }' /proc/uptime; }
+# secs_cs <hundredths>: as seconds with two decimals.
+secs_cs() { printf '%d.%02d' $(($1 / 100)) $(($1 % 100)); }
+
 # count_log <fixed string>: how many kernel log lines contain it.
 count_log() { dmesg | grep -cF -- "$1"; }
 

@@ -68,12 +68,21 @@ for l in link-out link-up; do
     out=$($P ls /$l/) || fail "ls $l/ failed: $out"
     [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -q '^l' || fail "ls $l/ listed: $out"
 done
+# qtfsctl refuses '.' and '..' itself, before sending anything...
 if out=$($P cat /sub/../../outside.txt 2>&1); then fail "'..' reached outside: $out"; fi
-echo "$out" | grep -q "bad name" || fail "'..' not refused: $out"
+echo "$out" | grep -q "bad name" || fail "qtfsctl did not refuse '..' itself: $out"
+# ...so the server's own refusal is checked with --raw-name, which sends each
+# component as written: the answer must be the server's EINVAL.
+for raw in /sub/../../outside.txt /sub/.. /.. /. /sub/./inner.txt; do
+    if out=$($P --raw-name stat $raw 2>&1); then fail "the server resolved $raw: $out"; fi
+    echo "$out" | grep -qF "(sent raw): the server answered: EINVAL" ||
+        fail "$raw sent raw: expected the server's EINVAL, got: $out"
+done
+$P --raw-name stat /sub/inner.txt | grep -qx "  Size: 11" || fail "--raw-name cannot resolve an ordinary path"
 if out=$($P cat /outside.txt 2>&1); then fail "outside.txt is visible"; fi
 echo "$out" | grep -qF ENOENT || fail "outside.txt: expected ENOENT, got: $out"
 if out=$($P cat /link-in 2>&1); then fail "cat link-in followed the symlink"; fi
-ok "the outside file is unreachable (ELOOP on links, '..' refused, ENOENT)"
+ok "the outside file is unreachable (ELOOP on links, '.' and '..' refused by the server, ENOENT)"
 
 step "the caller's credentials"
 [ "$($P cat /secret.txt)" = "root only" ] || fail "root cannot read secret.txt"
