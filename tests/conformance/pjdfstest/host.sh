@@ -41,6 +41,7 @@ say "the DPU reported: $(cat /tmp/dpu-done)"
 dmesg | grep -q "qtfs_server: accepted connection from $DPU_IP" ||
     echo "note: the DPU's qtfs.ko never connected"
 
-umount /export || fail "umount /export failed"
+# The server holds the export's root until it unloads.
 rmmod qtfs_server || fail "rmmod qtfs_server failed"
+umount /export || fail "umount /export failed"
 say "HOST done"

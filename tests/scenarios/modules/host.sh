@@ -160,9 +160,7 @@ echo "a file" > /tmp/exp/f
 echo $KEY > /tmp/key
 chmod 600 /tmp/key
 mark
-# The export under both names: qtfs_export (one directory) is becoming
-# qtfs_exports (a list); a module ignores the name it does not know.
-insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY qtfs_export=/tmp/exp qtfs_exports=/tmp/exp ||
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY qtfs_exports=/tmp/exp ||
     fail "load with an export failed"
 mkfifo /tmp/unauth
 nc "$HOST_IP" $PORT </tmp/unauth >/dev/null 2>&1 &
