@@ -7,7 +7,7 @@
 use crate::kbase::vfs::FsStat;
 use crate::kbase::vfsc::ops::SetAttr;
 use crate::kbase::vfsc::{
-    Dentry, DirContext, File, Inode, InodeRef, Io, ReadFolio, Readahead, RemoteFs, SuperBlock,
+    Created,    Dentry, DirContext, File, Inode, InodeRef, Io, ReadFolio, Readahead, RemoteFs, SuperBlock,
 };
 use crate::node::{forget, Node};
 use crate::options::Options;
@@ -61,6 +61,9 @@ impl RemoteFs for Qtfs {
     }
     fn create(dir: &Inode<Self>, d: &Dentry<Self>, mode: u32, excl: bool) -> Result<InodeRef<Self>> {
         vfs_inode::create(dir, d, mode, excl)
+    }
+    fn create_open(dir: &Inode<Self>, d: &Dentry<Self>, flags: u32, mode: u32) -> Result<Created<Self>> {
+        vfs_file::create_open(dir, d, flags, mode)
     }
     fn mkdir(dir: &Inode<Self>, d: &Dentry<Self>, mode: u32) -> Result<InodeRef<Self>> {
         vfs_inode::mkdir(dir, d, mode)

@@ -15,7 +15,10 @@
 use crate::fs::Qtfs;
 use crate::kbase::vfsc::{File, Inode, Io, Kind, Readahead};
 use crate::node::{apply, apply_own, refresh, OpenState};
+use crate::kbase::vfsc::Created;
+use crate::node::inode_for;
 use crate::proto::{
+    CreateRequest, Permissions,
     Data, FallocFlags, FallocateRequest, FsyncRequest, IoSize, OpenFlags, OpenRequest, ReadRequest, ReleaseRequest, Reply,
     Request, WriteRequest, MAX_IO_SIZE,
 };
@@ -23,7 +26,7 @@ use crate::transport::Creds;
 use crate::vfs_super::SuperInfo;
 use core::sync::atomic::Ordering;
 use kernel::alloc::KVVec;
-use kernel::error::code::{EBADF, EINVAL, EIO};
+use kernel::error::code::{EBADF, EEXIST, EINVAL, EIO};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -60,37 +63,84 @@ pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>>
         },
     )?;
     apply(inode, &attr);
-    let writable = flags.access_mode() != 0;
-    let state = Arc::new(
+    let open = new_open(inode, handle, creds, flags.access_mode() != 0)?;
+    // Close-to-open: pages cached before the HOST changed the file go.
+    if inode.kind() == Kind::Regular && inode.data().pages_stale.swap(false, Ordering::AcqRel) {
+        inode.write_and_wait(0, i64::MAX)?;
+        let _ = inode.invalidate_pages(0, i64::MAX);
+    }
+    Ok(open)
+}
+
+/// The open state of a new handle: registered for write-back if writable.
+fn new_open(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> Result<KBox<Open>> {
+    let state = match Arc::new(
         OpenState {
             handle,
             creds,
             writable,
         },
         GFP_KERNEL,
-    );
-    let state = match state {
+    ) {
         Ok(s) => s,
         Err(e) => {
             release_handle(inode, handle);
             return Err(e.into());
         }
     };
-    let n = inode.data();
-    if inode.kind() == Kind::Regular {
-        // Close-to-open: pages cached before the HOST changed the file go.
-        if n.pages_stale.swap(false, Ordering::AcqRel) {
-            inode.write_and_wait(0, i64::MAX)?;
-            let _ = inode.invalidate_pages(0, i64::MAX);
-        }
-        if writable {
-            let mut wb = n.writeback.lock();
-            if wb.is_none() {
-                *wb = Some(state.clone());
-            }
+    if writable && inode.kind() == Kind::Regular {
+        let mut wb = inode.data().writeback.lock();
+        if wb.is_none() {
+            *wb = Some(state.clone());
         }
     }
     Ok(KBox::new(Open { state }, GFP_KERNEL)?)
+}
+
+/// `open(O_CREAT)` of a name not known to exist: `Create` makes and opens
+/// it in one round trip, always with `O_EXCL` on the wire, so that the
+/// server never opens an existing file without the permission checks of
+/// a plain open. A file that appeared meanwhile is `EEXIST` if the caller
+/// asked for `O_EXCL`, else it goes the ordinary open path.
+pub(crate) fn create_open(
+    dir: &Inode<Qtfs>,
+    d: &crate::kbase::vfsc::Dentry<Qtfs>,
+    flags: u32,
+    mode: u32,
+) -> Result<Created<Qtfs>> {
+    let creds = Creds::current();
+    let wire = OpenFlags::from_bits((flags & PASSED_FLAGS & !0o200000) | 0o100 | 0o200).ok_or(EINVAL)?;
+    let req = Request::Create(CreateRequest {
+        parent: dir.data().id(),
+        name: crate::vfs_inode::name_of(d)?,
+        flags: wire,
+        mode: Permissions::new(mode & 0o7777).ok_or(EINVAL)?,
+        umask: Permissions::new(creds.umask & 0o7777).ok_or(EINVAL)?,
+    });
+    let r = info(dir).conn.call(&creds, &req, |r| match r {
+        Reply::Create(c) => Ok((c.node, c.handle, c.attr, c.parent)),
+        _ => Err(EIO),
+    });
+    let (node, handle, attr, parent) = match r {
+        Ok(v) => v,
+        Err(e) if e == EEXIST && flags & 0o200 == 0 => {
+            return match crate::vfs_inode::remote_lookup(dir, d.name())? {
+                Some((node, a)) => Ok(Created::Exists(inode_for(dir.sb(), node, &a)?)),
+                None => Err(EEXIST),
+            };
+        }
+        Err(e) => return Err(e),
+    };
+    apply(dir, &parent);
+    let inode = match inode_for(dir.sb(), node, &attr) {
+        Ok(i) => i,
+        Err(e) => {
+            release_handle(dir, handle);
+            return Err(e);
+        }
+    };
+    let open = new_open(&inode, handle, creds, wire.access_mode() != 0)?;
+    Ok(Created::Opened(inode, open))
 }
 
 fn release_handle(inode: &Inode<Qtfs>, handle: u64) {

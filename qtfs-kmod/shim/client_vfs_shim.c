@@ -392,7 +392,18 @@ int qtfs_shim_time_before(unsigned long a, unsigned long b)
 	return time_before(a, b);
 }
 
+int qtfs_shim_d_in_lookup(const struct dentry *d)
+{
+	return d_in_lookup(d);
+}
+
 /* ---- files ---- */
+
+void qtfs_shim_file_set_created(struct file *f)
+{
+	f->f_mode |= FMODE_CREATED;
+}
+
 
 void *qtfs_shim_file_private(const struct file *f)
 {

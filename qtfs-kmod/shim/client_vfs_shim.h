@@ -79,6 +79,8 @@ void qtfs_shim_dentry_set_time(struct dentry *d, unsigned long t);
 unsigned long qtfs_shim_jiffies(void);
 unsigned long qtfs_shim_ms_to_jiffies(unsigned int ms);
 int qtfs_shim_time_before(unsigned long a, unsigned long b);
+int qtfs_shim_d_in_lookup(const struct dentry *d);
+void qtfs_shim_file_set_created(struct file *f);
 void *qtfs_shim_file_private(const struct file *f);
 void qtfs_shim_file_set_private(struct file *f, void *p);
 unsigned int qtfs_shim_file_flags(const struct file *f);

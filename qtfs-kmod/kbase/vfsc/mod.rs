@@ -30,5 +30,5 @@ pub(crate) mod ops;
 pub(crate) mod tables;
 pub(crate) mod types;
 
-pub(crate) use ops::RemoteFs;
+pub(crate) use ops::{Created, RemoteFs};
 pub(crate) use types::*;

@@ -51,6 +51,15 @@ pub(crate) mod attr_bits {
     pub(crate) const FILE: u32 = 1 << 13;
 }
 
+/// What [`RemoteFs::create_open`] did.
+pub(crate) enum Created<T: RemoteFs> {
+    /// Made and opened it.
+    Opened(InodeRef<T>, KBox<T::Open>),
+    /// It exists after all (made meanwhile by someone else, and `O_EXCL`
+    /// was not asked for): the ordinary open path takes over.
+    Exists(InodeRef<T>),
+}
+
 /// A file system whose inodes the kernel calls into.
 pub(crate) trait RemoteFs: Sized + 'static {
     /// The options of a mount being set up (`fs_context`).
@@ -85,6 +94,15 @@ pub(crate) trait RemoteFs: Sized + 'static {
     /// Whether a cached dentry may still be used (never in RCU walk).
     fn revalidate(d: &Dentry<Self>, flags: u32) -> Result<bool>;
     fn create(dir: &Inode<Self>, d: &Dentry<Self>, mode: u32, excl: bool) -> Result<InodeRef<Self>>;
+    /// `open(O_CREAT)` of a name that does not exist (as far as the cache
+    /// knows): create it and open it in one step, the new file's
+    /// permissions not checked (as `open(2)` does for a file it creates).
+    fn create_open(
+        dir: &Inode<Self>,
+        d: &Dentry<Self>,
+        flags: u32,
+        mode: u32,
+    ) -> Result<Created<Self>>;
     fn mkdir(dir: &Inode<Self>, d: &Dentry<Self>, mode: u32) -> Result<InodeRef<Self>>;
     fn mknod(dir: &Inode<Self>, d: &Dentry<Self>, mode: u32, major: u32, minor: u32)
         -> Result<InodeRef<Self>>;

@@ -8,7 +8,7 @@
 //! static initialiser. `&Tables::<T>::X` is promoted to a `'static`
 //! reference: the tables live in the module's read-only data.
 
-use super::ops::{RemoteFs, SetAttr};
+use super::ops::{Created, RemoteFs, SetAttr};
 use super::types::{Dentry, DirContext, File, Inode, InodeBox, Io, ReadFolio, Readahead, SuperBlock};
 use kernel::alloc::KBox;
 use kernel::bindings;
@@ -57,6 +57,8 @@ extern "C" {
     ) -> c_int;
     fn qtfs_shim_folio_inode(folio: *mut bindings::folio) -> *mut bindings::inode;
     fn qtfs_shim_dentry_inode(d: *const bindings::dentry) -> *mut bindings::inode;
+    fn qtfs_shim_d_in_lookup(d: *const bindings::dentry) -> c_int;
+    fn qtfs_shim_file_set_created(f: *mut bindings::file);
 }
 
 fn ret(r: Result) -> c_int {
@@ -100,6 +102,7 @@ impl<T: RemoteFs> Tables<T> {
 
     pub(crate) const DIR_IOPS: bindings::inode_operations = bindings::inode_operations {
         lookup: Some(lookup_cb::<T>),
+        atomic_open: Some(atomic_open_cb::<T>),
         create: Some(create_cb::<T>),
         mkdir: Some(mkdir_cb::<T>),
         mknod: Some(mknod_cb::<T>),
@@ -263,6 +266,103 @@ unsafe extern "C" fn lookup_cb<T: RemoteFs>(
         }
         Err(e) => crate::kbase::errno::err_ptr(e),
     }
+}
+
+/// `O_CREAT` of `include/uapi/asm-generic/fcntl.h`.
+const O_CREAT: c_uint = 0o100;
+
+/// The `open` that `finish_open` calls: the file was opened by
+/// `create_open` already.
+unsafe extern "C" fn opened_already(_inode: *mut bindings::inode, _file: *mut bindings::file) -> c_int {
+    0
+}
+
+/// # Safety
+///
+/// `->atomic_open`: `dir` locked (shared, or exclusive with `O_CREAT`),
+/// `d` a dentry of it (perhaps still in lookup), `file` being opened.
+unsafe extern "C" fn atomic_open_cb<T: RemoteFs>(
+    dir: *mut bindings::inode,
+    d: *mut bindings::dentry,
+    file: *mut bindings::file,
+    open_flag: c_uint,
+    mode: bindings::umode_t,
+) -> c_int {
+    // SAFETY: per the contract.
+    let dir_i = unsafe { Inode::<T>::from_raw(dir) };
+    // A dentry of our own from `d_splice_alias`, referenced: dropped at
+    // the end, or given to `finish_no_open`.
+    let mut alias: *mut bindings::dentry = core::ptr::null_mut();
+    // SAFETY: `d` is valid for the call.
+    if unsafe { qtfs_shim_d_in_lookup(d) } != 0 {
+        // SAFETY: as above.
+        let dent = unsafe { Dentry::<T>::from_raw(d) };
+        let found = match T::lookup(dir_i, dent) {
+            Ok(f) => f,
+            Err(e) => return e.to_errno(),
+        };
+        dent.mark_checked();
+        let inode = found.map_or(core::ptr::null_mut(), |i| i.into_raw());
+        // SAFETY: `d` is in lookup; the inode reference moves in.
+        let r = unsafe { bindings::d_splice_alias(inode, d) };
+        if (r as isize) < 0 && (r as isize) >= -4095 {
+            return r as isize as c_int;
+        }
+        alias = r;
+    }
+    let target = if alias.is_null() { d } else { alias };
+    // SAFETY: `target` is `d` or our referenced alias.
+    let tdent = unsafe { Dentry::<T>::from_raw(target) };
+    if open_flag & O_CREAT == 0 || tdent.inode().is_some() {
+        // SAFETY: `alias` (null or ours) is consumed by `finish_no_open`.
+        return unsafe { bindings::finish_no_open(file, alias) };
+    }
+    let r = match T::create_open(dir_i, tdent, open_flag, mode.into()) {
+        Err(e) => Err(e),
+        Ok(Created::Exists(inode)) => {
+            // SAFETY: `target` is negative and ours to fill; the
+            // reference moves in. The ordinary open follows.
+            unsafe { bindings::d_instantiate(target, inode.into_raw()) };
+            tdent.mark_checked();
+            // SAFETY: as above (consumes `alias`).
+            return unsafe { bindings::finish_no_open(file, alias) };
+        }
+        Ok(Created::Opened(inode, open)) => {
+            // SAFETY: as for `Exists`.
+            unsafe { bindings::d_instantiate(target, inode.into_raw()) };
+            tdent.mark_checked();
+            // SAFETY: `file` is being opened by us; its private data is
+            // ours from here (taken back below if the open fails).
+            unsafe {
+                qtfs_shim_file_set_created(file);
+                qtfs_shim_file_set_private(file, KBox::into_raw(open).cast());
+            }
+            // SAFETY: `file` and `target` are valid; `opened_already`
+            // matches the `open` signature.
+            let err = unsafe { bindings::finish_open(file, target, Some(opened_already)) };
+            if err != 0 {
+                // SAFETY: `file` was not opened: `->release` will not run.
+                let f = unsafe { File::<T>::from_raw(file) };
+                if let Some(o) = f.open() {
+                    let p = (o as *const T::Open).cast_mut();
+                    // SAFETY: set just above from `KBox::into_raw`.
+                    unsafe { qtfs_shim_file_set_private(file, core::ptr::null_mut()) };
+                    // SAFETY: as above, taken back once.
+                    let boxed = unsafe { KBox::from_raw(p) };
+                    // SAFETY: `target` is positive now.
+                    if let Some(i) = unsafe { Dentry::<T>::from_raw(target) }.inode() {
+                        T::release(i, boxed);
+                    }
+                }
+            }
+            if err == 0 { Ok(()) } else { Err(kernel::error::Error::from_errno(err)) }
+        }
+    };
+    if !alias.is_null() {
+        // SAFETY: our reference from `d_splice_alias`.
+        unsafe { bindings::dput(alias) };
+    }
+    ret(r)
 }
 
 fn instantiate<T: RemoteFs>(d: *mut bindings::dentry, r: Result<super::InodeRef<T>>) -> c_int {
