@@ -107,6 +107,9 @@ impl RemoteFs for Qtfs {
     fn read_iter(io: &mut Io<'_, Self>) -> Result<usize> {
         vfs_file::read_iter(io)
     }
+    fn uses_page_cache(file: &File<Self>) -> bool {
+        vfs_file::uses_page_cache(file)
+    }
     fn write_iter(io: &mut Io<'_, Self>) -> Result<usize> {
         vfs_file::write_iter(io)
     }

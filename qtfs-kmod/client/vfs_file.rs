@@ -227,6 +227,12 @@ fn uncached(inode: &Inode<Qtfs>, io: &Io<'_, Qtfs>) -> bool {
     io.direct() || inode.data().is_pseudo() || !info(inode).opts.page_cache
 }
 
+/// Whether this open file's reads use the page cache (see `uncached`).
+pub(crate) fn uses_page_cache(file: &File<Qtfs>) -> bool {
+    let inode = file.inode();
+    file.flags() & 0o40000 == 0 && !inode.data().is_pseudo() && info(inode).opts.page_cache
+}
+
 pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     let file = io.file();
     let inode = file.inode();

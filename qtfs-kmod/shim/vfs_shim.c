@@ -15,7 +15,9 @@
 #include <linux/mount.h>
 #include <linux/namei.h>
 #include <linux/security.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/uio.h>
 #include <linux/stat.h>
 #include <linux/statfs.h>
 #include <linux/uidgid.h>
@@ -207,12 +209,33 @@ int qtfs_shim_file_is_dir(struct file *f)
 	return S_ISDIR(file_inode(f)->i_mode);
 }
 
+/*
+ * Reads @len bytes at @off into the kernel buffer @buf. kernel_read() needs
+ * ->read_iter; many procfs files (/proc/<pid>/status and the other
+ * single_open ones) only have ->read = seq_read, which is itself a thin
+ * wrapper around seq_read_iter() on the file's seq_file: call that with a
+ * kernel iterator, as seq_read() does with a user one. Files with another
+ * ->read (which copies to user memory itself) cannot be read here.
+ */
 long qtfs_shim_read(struct file *f, void *buf, size_t len, u64 off)
 {
 	loff_t pos = off;
 
 	if (off > (u64)LLONG_MAX)
 		return -EINVAL;
+	if (!f->f_op->read_iter && f->f_op->read == seq_read &&
+	    (f->f_mode & FMODE_READ)) {
+		struct kvec kv = { .iov_base = buf, .iov_len = len };
+		struct kiocb kiocb;
+		struct iov_iter iter;
+		ssize_t ret;
+
+		init_sync_kiocb(&kiocb, f);
+		kiocb.ki_pos = pos;
+		iov_iter_kvec(&iter, ITER_DEST, &kv, 1, len);
+		ret = seq_read_iter(&kiocb, &iter);
+		return ret;
+	}
 	return kernel_read(f, buf, len, &pos);
 }
 

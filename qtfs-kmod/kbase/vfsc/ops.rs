@@ -128,6 +128,9 @@ pub(crate) trait RemoteFs: Sized + 'static {
     /// `close(2)` of one descriptor (write back, report errors).
     fn flush(file: &File<Self>) -> Result;
     fn read_iter(io: &mut Io<'_, Self>) -> Result<usize>;
+    /// Whether reads of this open file go through the page cache (else
+    /// `splice` and `sendfile` read through `read_iter` too).
+    fn uses_page_cache(file: &File<Self>) -> bool;
     fn write_iter(io: &mut Io<'_, Self>) -> Result<usize>;
     fn fsync(file: &File<Self>, start: i64, end: i64, datasync: bool) -> Result;
     /// `fallocate(2)`.

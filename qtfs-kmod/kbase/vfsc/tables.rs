@@ -160,7 +160,7 @@ impl<T: RemoteFs> Tables<T> {
             fsync: Some(fsync_cb::<T>),
             fallocate: Some(fallocate_cb::<T>),
             llseek: Some(bindings::generic_file_llseek),
-            splice_read: Some(bindings::filemap_splice_read),
+            splice_read: Some(splice_read_cb::<T>),
             splice_write: Some(bindings::iter_file_splice_write),
             // SAFETY: all-zero is a valid `file_operations`.
             ..unsafe { core::mem::zeroed() }
@@ -657,6 +657,29 @@ unsafe extern "C" fn write_iter_cb<T: RemoteFs>(k: *mut bindings::kiocb, i: *mut
 unsafe extern "C" fn fsync_cb<T: RemoteFs>(f: *mut bindings::file, start: i64, end: i64, datasync: c_int) -> c_int {
     // SAFETY: per the contract.
     ret(T::fsync(unsafe { File::from_raw(f) }, start, end, datasync != 0))
+}
+
+/// # Safety
+///
+/// `->splice_read` (`sendfile`, `splice`): from the page cache when the
+/// file system caches this file, else through `->read_iter`.
+unsafe extern "C" fn splice_read_cb<T: RemoteFs>(
+    f: *mut bindings::file,
+    ppos: *mut i64,
+    pipe: *mut bindings::pipe_inode_info,
+    len: usize,
+    flags: c_uint,
+) -> isize {
+    // SAFETY: per the contract.
+    let cached = T::uses_page_cache(unsafe { File::from_raw(f) });
+    // SAFETY: the arguments of this call, passed on.
+    unsafe {
+        if cached {
+            bindings::filemap_splice_read(f, ppos, pipe, len, flags)
+        } else {
+            bindings::copy_splice_read(f, ppos, pipe, len, flags)
+        }
+    }
 }
 
 /// # Safety

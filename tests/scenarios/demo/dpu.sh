@@ -1,7 +1,8 @@
 #!/bin/sh
 # `make demo`, DPU side: the deployment guide's client half. Load qtfs.ko
-# (it connects to the HOST's qtfs_server), then run HOST binaries through
-# rexec wrapper scripts written like the guide's.
+# (it connects to the HOST's qtfs_server), run HOST binaries through rexec
+# wrapper scripts written like the guide's, and mount HOST trees (a
+# directory and the HOST's /proc) through qtfs.
 REXEC_PORT=7777
 export CMD_NET_ADDR=tcp://$HOST_IP:$REXEC_PORT
 say() { echo "--- $*"; }
@@ -56,6 +57,23 @@ remote=$(rexec --remote-pid $!) || fail "no pid map entry for $!"
 host_kill -TERM "$remote"
 wait $!
 say "host_kill -TERM $remote: the local rexec ended with $?"
+
+say "the HOST's files on the DPU: mount -t qtfs /srv/demo /mnt/host"
+mkdir -p /mnt/host /mnt/host-proc
+mount -t qtfs /srv/demo /mnt/host || fail "mount of the HOST's /srv/demo failed"
+ls -la /mnt/host | sed 's/^/    /'
+echo "written on the DPU through qtfs" >/mnt/host/from-dpu.txt || fail "write through qtfs"
+say "rexec cat /srv/demo/from-dpu.txt (on the HOST): $(rexec cat /srv/demo/from-dpu.txt)"
+[ "$(rexec cat /srv/demo/from-dpu.txt)" = "written on the DPU through qtfs" ] ||
+    fail "the HOST does not see the DPU's write"
+
+say "the HOST's /proc on the DPU: mount -t qtfs /proc /mnt/host-proc"
+mount -t qtfs /proc /mnt/host-proc || fail "mount of the HOST's /proc failed"
+grep -E '^(Name|State|PPid):' /mnt/host-proc/1/status | sed 's/^/    HOST pid 1 /'
+[ "$(sed -n 's/^Name:[[:space:]]*//p' /mnt/host-proc/1/status)" = "$(rexec sed -n 's/^Name:[[:space:]]*//p' /proc/1/status)" ] ||
+    fail "the HOST's pid 1 reads differently through qtfs"
+say "HOST uptime through qtfs: $(cat /mnt/host-proc/uptime); HOST processes: $(ls /mnt/host-proc | grep -c '^[0-9]')"
+umount /mnt/host-proc && umount /mnt/host || fail "umount"
 
 rexec touch /tmp/demo-done
 qtfsctl unload client || fail "qtfs.ko did not unload"

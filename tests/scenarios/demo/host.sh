@@ -7,10 +7,11 @@ say() { echo "--- $*"; }
 fail() { echo "DEMO FAILED: $*"; exit 1; }
 
 say "HOST $HOST_IP: loading qtfs_server.ko"
-# The pre-shared key (the DPU holds the same) in a private file; one export.
+# The pre-shared key (the DPU holds the same) in a private file; two
+# exports: a directory and the HOST's /proc.
 mkdir -p /etc/qtfs /srv/demo
 (umask 077 && echo 3d1c9a0f5b7e24c8d6a1f0e9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9 >/etc/qtfs/auth.key)
-qtfsctl load server --server-ip "$HOST_IP" --exports /srv/demo --key-file /etc/qtfs/auth.key \
+qtfsctl load server --server-ip "$HOST_IP" --exports /srv/demo,/proc --key-file /etc/qtfs/auth.key \
     --module-dir "$QTFS_MODULES" || fail "qtfs_server.ko did not load"
 qtfsctl status
 
@@ -20,7 +21,7 @@ cat >/etc/rexec/rexec_server.toml <<CONF
 allowed_clients = ["$DPU_IP"]
 [[allow]]
 path = "$(readlink -f /bin/busybox)"
-names = ["true", "hostname", "uname", "cat", "ps", "kill", "sleep", "touch", "sh"]
+names = ["true", "hostname", "uname", "cat", "ps", "kill", "sleep", "touch", "sh", "sed"]
 CONF
 chmod 600 /etc/rexec/rexec_server.toml
 CMD_NET_ADDR=tcp://0.0.0.0:$REXEC_PORT rexec_server --config /etc/rexec/rexec_server.toml >/tmp/rexec_server.log 2>&1 &
