@@ -51,8 +51,18 @@ pub(crate) struct Ctx<'a> {
     pub(crate) fs: Option<&'a PrivateFs>,
 }
 
-fn errno(e: kernel::error::Error) -> Errno {
-    Errno::from_kernel(e.to_errno()).unwrap_or(Errno::EIO)
+/// The errno a client sees for a kernel error: the kernel-internal ones
+/// (512 and above) never leave the server — an interrupted wait
+/// (`ERESTARTSYS`, `ERESTARTNOINTR`, `ERESTARTNOHAND`,
+/// `ERESTART_RESTARTBLOCK`) is `EINTR`, `ENOTSUPP` is `EOPNOTSUPP`, any
+/// other `EIO`.
+pub(crate) fn errno(e: kernel::error::Error) -> Errno {
+    match -e.to_errno() {
+        512..=516 => Errno::EINTR,
+        524 => Errno::EOPNOTSUPP,
+        n if n >= 512 => Errno::EIO,
+        _ => Errno::from_kernel(e.to_errno()).unwrap_or(Errno::EIO),
+    }
 }
 
 /// `s_magic` of the HOST's pseudo file systems, whose files' sizes say

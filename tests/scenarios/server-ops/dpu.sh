@@ -115,6 +115,11 @@ step "concurrency: blocking FIFO opens, pipelining, Cancel, a dropped connection
 $W concurrency || fail "concurrency"
 ok "concurrency checks passed"
 
+step "3000 random modifying requests (qtfs-chaos)"
+$W chaos || fail "chaos"
+$W ping || fail "the server died after the random requests"
+ok "every random request answered"
+
 step "hold a session while the HOST unloads its server"
 $P hold /sub > /tmp/hold.out 2>&1 &
 HOLD=$!
