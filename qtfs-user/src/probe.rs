@@ -150,6 +150,19 @@ pub fn run(t: &Target, action: Action, path: &str) -> Result<()> {
             writeln!(out, " Inode: {}", a.ino)?;
             writeln!(out, "Blocks: {}", a.blocks)?;
             writeln!(out, " Mtime: {}.{:09}", a.mtime.sec, a.mtime.nsec)?;
+            writeln!(out, "   Gen: {}", a.generation)?;
+            writeln!(out, "Change: {}", a.change)?;
+            let names: Vec<&str> = qtfs_proto::NodeFlags::ALL
+                .iter()
+                .filter(|(_, f)| a.flags.contains(*f))
+                .map(|(n, _)| *n)
+                .collect();
+            let flags = if names.is_empty() {
+                "-".to_string()
+            } else {
+                names.join(",")
+            };
+            writeln!(out, " Flags: {flags}")?;
         }
         Action::Cat => {
             let data = p.read_all(node).with_context(|| path.to_string())?;

@@ -742,8 +742,20 @@ pub fn chaos(t: &Target, n: usize) -> Result<()> {
         let name2 = Name::new(names[((c >> 8) % 6) as usize]).context("name")?;
         let perm = Permissions::new((d as u32) & 0o7777).context("perm")?;
         let umask = Permissions::new(((d >> 16) as u32) & 0o777).context("umask")?;
-        let flags = OpenFlags::from_bits((c as u32) & OpenFlags::KNOWN & !OpenFlags::O_PATH.bits())
-            .unwrap_or(OpenFlags::O_RDWR);
+        // Mostly the common flags (so that operations succeed and go on to
+        // work on what they created), one in four any known bits.
+        let common = OpenFlags::O_RDWR.bits()
+            | OpenFlags::O_WRONLY.bits()
+            | OpenFlags::O_EXCL.bits()
+            | OpenFlags::O_TRUNC.bits()
+            | OpenFlags::O_APPEND.bits()
+            | OpenFlags::O_NONBLOCK.bits();
+        let mask = if c % 4 == 0 {
+            OpenFlags::KNOWN & !OpenFlags::O_PATH.bits()
+        } else {
+            common
+        };
+        let flags = OpenFlags::from_bits((c as u32 >> 2) & mask).unwrap_or(OpenFlags::O_RDWR);
         let ids = [0u32, 1000, 65534][(d % 3) as usize];
         p.set_ids(Ids {
             uid: ids,

@@ -107,6 +107,13 @@ step "attach a directory beneath an export"
 ok "$EXPORT/sub attached"
 
 W="$QTFSCTL probe --server $HOST_IP:$PORT --key-file /tmp/key --export $RW"
+step "no crossing into a mount beneath an export without crossmnt"
+$W stat /mnt | grep -qx " Flags: MOUNTPOINT" || fail "$RW/mnt not flagged MOUNTPOINT: $($W stat /mnt)"
+[ -z "$($W ls /mnt)" ] || fail "the mount on $RW/mnt was crossed: $($W ls /mnt)"
+$W stat / | grep -qx " Flags: -" || fail "the export root is flagged"
+$P stat /hello.txt | grep -qx " Flags: READ_ONLY" || fail "ro export nodes not READ_ONLY"
+ok "the mountpoint is answered as itself (MOUNTPOINT, empty); READ_ONLY on the ro export"
+
 step "write operations on the writable export $RW"
 $W writes || fail "writes"
 ok "every write operation behaved (the HOST checks the results)"
