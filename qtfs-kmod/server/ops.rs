@@ -333,11 +333,7 @@ where
             let flags = host_open_flags(o.flags)?;
             let file = n.path.open(flags).map_err(errno)?;
             let attr = attr_of(&n.path, &n.export)?;
-            let handle = ctx
-                .shared
-                .tables
-                .lock()
-                .add_handle(HandleRef { file, node: n })?;
+            let handle = ctx.shared.tables.lock().add_handle(file, n)?;
             send(&Reply::Open(OpenReply { handle, attr }))
         }
         Request::Create(c) => {
@@ -358,11 +354,7 @@ where
             let (node, attr) = ctx.entry(path, &dir.export)?;
             let parent = attr_of(&dir.path, &dir.export)?;
             let nref = ctx.shared.tables.lock().node(node)?;
-            let handle = ctx
-                .shared
-                .tables
-                .lock()
-                .add_handle(HandleRef { file, node: nref });
+            let handle = ctx.shared.tables.lock().add_handle(file, nref);
             let handle = match handle {
                 Ok(h) => h,
                 Err(e) => {
@@ -446,7 +438,10 @@ where
                 }
                 keep(&mut held, name, d_type, ino)
             };
-            let end = h.file.read_dir(r.cookie, &mut sink).map_err(errno)?;
+            let end = {
+                let _pos = h.pos.lock();
+                h.file.read_dir(r.cookie, &mut sink).map_err(errno)?
+            };
             let mut eof = !full;
             if !full {
                 if let Some((nb, nl, hino, ht)) = held.take() {
@@ -622,7 +617,10 @@ where
         }
         Request::Llseek(l) => {
             let h = ctx.handle(l.handle)?;
-            let offset = h.file.llseek(l.offset, l.whence as u8).map_err(errno)?;
+            let offset = {
+                let _pos = h.pos.lock();
+                h.file.llseek(l.offset, l.whence as u8).map_err(errno)?
+            };
             send(&Reply::Llseek(LlseekReply { offset }))
         }
         Request::ReadFile(r) => {

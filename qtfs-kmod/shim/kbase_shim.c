@@ -119,6 +119,7 @@ static const struct kernel_param_ops qtfs_exports_ops = {
 	.get = qtfs_exports_get,
 };
 module_param_cb(qtfs_exports, &qtfs_exports_ops, NULL, 0644);
+__MODULE_PARM_TYPE(qtfs_exports, "charp");
 MODULE_PARM_DESC(qtfs_exports, "exported HOST directories: /dir[:ro][:crossmnt],... (writable at runtime)");
 
 /*

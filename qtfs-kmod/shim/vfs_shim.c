@@ -207,10 +207,13 @@ int qtfs_shim_file_is_dir(struct file *f)
 	return S_ISDIR(file_inode(f)->i_mode);
 }
 
+/* A file not open for reading is EBADF, as read(2) (kernel_read WARNs). */
 long qtfs_shim_read(struct file *f, void *buf, size_t len, u64 off)
 {
 	loff_t pos = off;
 
+	if (!(f->f_mode & FMODE_READ))
+		return -EBADF;
 	if (off > (u64)LLONG_MAX)
 		return -EINVAL;
 	return kernel_read(f, buf, len, &pos);
