@@ -20,6 +20,12 @@ use kernel::error::{from_err_ptr, Result};
 use kernel::ffi::{c_int, c_void};
 use kernel::str::CStr;
 
+extern "C" {
+    fn qtfs_shim_allow_sigint();
+    fn qtfs_shim_flush_signals();
+    fn qtfs_shim_send_sigint(t: *mut c_void);
+}
+
 /// Given to a thread's closure; exists only on that thread.
 pub(crate) struct StopToken {
     /// `!Send` and `!Sync`: `kthread_should_stop()` must be called by the
@@ -37,12 +43,70 @@ impl StopToken {
         unsafe { bindings::kthread_should_stop() }
     }
 
+    /// Lets other threads interrupt this thread's interruptible waits
+    /// (allows `SIGINT`) and returns the handle they do it with.
+    pub(crate) fn interrupter(&self) -> Interrupter {
+        // SAFETY: Acts on `current`, a kernel thread (StopToken invariant):
+        // it will receive SIGINT instead of ignoring it.
+        unsafe { qtfs_shim_allow_sigint() };
+        // SAFETY: `get_current` returns the running task, valid here.
+        let task = unsafe { bindings::get_current() };
+        // SAFETY: `task` is valid (it is us); the reference taken is
+        // dropped by `Interrupter::drop`.
+        unsafe { bindings::get_task_struct(task) };
+        // INVARIANT: a referenced kernel thread that allows SIGINT.
+        Interrupter {
+            // SAFETY: `current` is never null.
+            task: unsafe { NonNull::new_unchecked(task) },
+        }
+    }
+
+    /// Clears an interruption ([`Interrupter::interrupt`]) that may be
+    /// pending (`flush_signals`); a stop request stays (it is not a signal).
+    pub(crate) fn clear_interrupt(&self) {
+        // SAFETY: Flushes the signals of `current`, a kernel thread.
+        unsafe { qtfs_shim_flush_signals() };
+    }
+
     /// Sleeps up to `ms` milliseconds; returns early when the thread is
     /// asked to stop. Interruptible (no hung-task report).
     pub(crate) fn sleep_ms(&self, ms: u32) {
         // SAFETY: Plain sleep of the current task; no preconditions beyond a
         // sleepable context, which a kernel thread's main function is.
         unsafe { bindings::msleep_interruptible(ms) };
+    }
+}
+
+/// Interrupts the interruptible waits (a blocked FIFO open or read, a
+/// socket wait) of the kernel thread that created it, by sending it
+/// `SIGINT`; the thread later clears it ([`StopToken::clear_interrupt`]).
+///
+/// # Invariants
+///
+/// `task` is a kernel thread that allowed SIGINT (`allow_signal`), with a
+/// reference held by this value and dropped once on drop.
+pub(crate) struct Interrupter {
+    task: NonNull<bindings::task_struct>,
+}
+
+// SAFETY: A counted task reference; `send_sig` may be called from any
+// thread.
+unsafe impl Send for Interrupter {}
+// SAFETY: `interrupt` only sends a signal, which the kernel serialises.
+unsafe impl Sync for Interrupter {}
+
+impl Interrupter {
+    /// Sends the thread `SIGINT` (nothing happens if it has exited).
+    pub(crate) fn interrupt(&self) {
+        // SAFETY: `task` is valid while we hold our reference (invariant).
+        unsafe { qtfs_shim_send_sigint(self.task.as_ptr().cast()) };
+    }
+}
+
+impl Drop for Interrupter {
+    fn drop(&mut self) {
+        // SAFETY: Drops the reference taken in `StopToken::interrupter`.
+        unsafe { bindings::put_task_struct(self.task.as_ptr()) };
     }
 }
 

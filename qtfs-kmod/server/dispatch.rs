@@ -19,7 +19,7 @@
 use crate::kbase::kthread::StopToken;
 use crate::kbase::log::qwarn;
 use crate::kbase::vfs::PrivateFs;
-use crate::ops::{self, Ctx};
+use crate::ops::{self, Ctx, ECANCELED};
 use crate::proto::{
     decode_request, encode_error_reply, encode_reply, Errno, FrameHeader, MAX_FRAME_SIZE,
 };
@@ -51,8 +51,10 @@ fn trim(buf: &mut KVVec<u8>, keep: usize) {
     }
 }
 
-/// The worker thread's main function.
-pub(crate) fn worker(shared: &Arc<Shared>, stop: &StopToken) -> i32 {
+/// The worker thread's main function; `slot` is its index in the
+/// session's table of workers.
+pub(crate) fn worker(shared: &Arc<Shared>, stop: &StopToken, slot: usize) -> i32 {
+    shared.register(slot, stop.interrupter());
     let fs = match PrivateFs::unshare() {
         Ok(fs) => Some(fs),
         Err(e) => {
@@ -67,11 +69,11 @@ pub(crate) fn worker(shared: &Arc<Shared>, stop: &StopToken) -> i32 {
         return -(kernel::bindings::ENOMEM as i32);
     }
     loop {
-        let Some(job) = shared.next_job(stop) else {
+        let Some(job) = shared.next_job(stop, slot) else {
             return 0;
         };
         let len = job.body.len();
-        let n = answer(
+        let (mut n, err) = answer(
             shared,
             &job.header,
             &job.body,
@@ -79,6 +81,20 @@ pub(crate) fn worker(shared: &Arc<Shared>, stop: &StopToken) -> i32 {
             &mut scratch,
             fs.as_ref(),
         );
+        // No Cancel can signal this thread after `done_running`; a signal
+        // one sent before is flushed here, before the reply is sent (a send
+        // that has to wait with a signal pending would fail).
+        let cancelled = shared.done_running(slot);
+        stop.clear_interrupt();
+        if cancelled && err == Some(Errno::EINTR) {
+            n = encode_error_reply(
+                &mut tx[..],
+                job.header.opcode,
+                job.header.request_id,
+                ECANCELED,
+            )
+            .unwrap_or(0);
+        }
         drop(job);
         if let Some(frame) = tx.get(..n) {
             if n > 0 {
@@ -93,7 +109,8 @@ pub(crate) fn worker(shared: &Arc<Shared>, stop: &StopToken) -> i32 {
 
 /// Performs one request and encodes its answer into `tx`; returns the
 /// frame's length (0 only if even the error reply cannot be encoded,
-/// which a 20-byte frame in a 4 KiB buffer cannot).
+/// which a 20-byte frame in a 4 KiB buffer cannot) and the errno if the
+/// answer is an error.
 fn answer(
     shared: &Shared,
     header: &FrameHeader,
@@ -101,7 +118,7 @@ fn answer(
     tx: &mut KVVec<u8>,
     scratch: &mut KVVec<u8>,
     fs: Option<&PrivateFs>,
-) -> usize {
+) -> (usize, Option<Errno>) {
     let errno = match header.opcode() {
         None => Errno::EOPNOTSUPP,
         Some(op) if !shared.negotiated.allows(op) => Errno::EOPNOTSUPP,
@@ -127,7 +144,7 @@ fn answer(
                             encode_reply(&mut *out, header.request_id, reply)
                                 .map_err(|_| Errno::EIO)
                         }) {
-                            Ok(len) => return len,
+                            Ok(len) => return (len, None),
                             Err(e) => e,
                         }
                     }
@@ -135,5 +152,6 @@ fn answer(
             }
         },
     };
-    encode_error_reply(&mut tx[..], header.opcode, header.request_id, errno).unwrap_or(0)
+    let n = encode_error_reply(&mut tx[..], header.opcode, header.request_id, errno).unwrap_or(0);
+    (n, Some(errno))
 }

@@ -51,8 +51,18 @@ pub(crate) struct Ctx<'a> {
     pub(crate) fs: Option<&'a PrivateFs>,
 }
 
-fn errno(e: kernel::error::Error) -> Errno {
-    Errno::from_kernel(e.to_errno()).unwrap_or(Errno::EIO)
+/// The errno a client sees for a kernel error: the kernel-internal ones
+/// (512 and above) never leave the server — an interrupted wait
+/// (`ERESTARTSYS`, `ERESTARTNOINTR`, `ERESTARTNOHAND`,
+/// `ERESTART_RESTARTBLOCK`) is `EINTR`, `ENOTSUPP` is `EOPNOTSUPP`, any
+/// other `EIO`.
+pub(crate) fn errno(e: kernel::error::Error) -> Errno {
+    match -e.to_errno() {
+        512..=516 => Errno::EINTR,
+        524 => Errno::EOPNOTSUPP,
+        n if n >= 512 => Errno::EIO,
+        _ => Errno::from_kernel(e.to_errno()).unwrap_or(Errno::EIO),
+    }
 }
 
 /// `s_magic` of the HOST's pseudo file systems, whose files' sizes say
@@ -323,11 +333,7 @@ where
             let flags = host_open_flags(o.flags)?;
             let file = n.path.open(flags).map_err(errno)?;
             let attr = attr_of(&n.path, &n.export)?;
-            let handle = ctx
-                .shared
-                .tables
-                .lock()
-                .add_handle(HandleRef { file, node: n })?;
+            let handle = ctx.shared.tables.lock().add_handle(file, n)?;
             send(&Reply::Open(OpenReply { handle, attr }))
         }
         Request::Create(c) => {
@@ -348,11 +354,7 @@ where
             let (node, attr) = ctx.entry(path, &dir.export)?;
             let parent = attr_of(&dir.path, &dir.export)?;
             let nref = ctx.shared.tables.lock().node(node)?;
-            let handle = ctx
-                .shared
-                .tables
-                .lock()
-                .add_handle(HandleRef { file, node: nref });
+            let handle = ctx.shared.tables.lock().add_handle(file, nref);
             let handle = match handle {
                 Ok(h) => h,
                 Err(e) => {
@@ -436,7 +438,10 @@ where
                 }
                 keep(&mut held, name, d_type, ino)
             };
-            let end = h.file.read_dir(r.cookie, &mut sink).map_err(errno)?;
+            let end = {
+                let _pos = h.pos.lock();
+                h.file.read_dir(r.cookie, &mut sink).map_err(errno)?
+            };
             let mut eof = !full;
             if !full {
                 if let Some((nb, nl, hino, ht)) = held.take() {
@@ -612,7 +617,10 @@ where
         }
         Request::Llseek(l) => {
             let h = ctx.handle(l.handle)?;
-            let offset = h.file.llseek(l.offset, l.whence as u8).map_err(errno)?;
+            let offset = {
+                let _pos = h.pos.lock();
+                h.file.llseek(l.offset, l.whence as u8).map_err(errno)?
+            };
             send(&Reply::Llseek(LlseekReply { offset }))
         }
         Request::ReadFile(r) => {

@@ -12,14 +12,16 @@
 //! performs its request (`dispatch`, `ops`) with its own buffers and sends
 //! the reply under the connection's send lock, so replies go out in any
 //! order. `Cancel` is answered by the reader: a request still queued is
-//! dropped and answered `ECANCELED`; a running one is left to finish (its
-//! reply still comes). When the connection ends (peer, protocol error,
+//! dropped and answered `ECANCELED`; a running one is interrupted (its
+//! worker gets `SIGINT`, which ends an interruptible wait such as a FIFO
+//! open or read; it is then answered `ECANCELED`), and an operation that
+//! does not wait interruptibly just finishes with its normal reply. When the connection ends (peer, protocol error,
 //! send error or unload) the reader stops every worker before it exits.
 //! Without a configured key every connection is refused.
 #![forbid(unsafe_code)]
 
 use crate::frame_io::{read_body, read_header, End, FrameIo};
-use crate::kbase::kthread::{Kthread, StopToken};
+use crate::kbase::kthread::{Interrupter, Kthread, StopToken};
 use crate::kbase::log::{qinfo, qwarn, qwarn_rl};
 use crate::kbase::net::TcpStream;
 use crate::ops::ECANCELED;
@@ -69,8 +71,20 @@ pub(crate) struct Job {
     pub(crate) body: KVVec<u8>,
 }
 
+/// What a worker is doing, for `Cancel`.
+struct Running {
+    /// The request it performs, or 0.
+    id: u64,
+    /// A `Cancel` interrupted it.
+    cancelled: bool,
+    /// How to interrupt it (set when the worker starts).
+    task: Option<Interrupter>,
+}
+
 /// The queue of a connection: a ring of [`MAX_IN_FLIGHT`] slots.
 struct State {
+    /// Per worker slot (index given at spawn), at most [`MAX_WORKERS`].
+    running: KVec<Running>,
     ring: KVec<Option<Job>>,
     head: usize,
     queued: usize,
@@ -175,16 +189,27 @@ impl Shared {
         }
     }
 
-    /// The next queued request, waiting for one (in bounded,
-    /// interruptible waits); `None` once the connection ends or the
-    /// thread is asked to stop.
-    pub(crate) fn next_job(&self, stop: &StopToken) -> Option<Job> {
+    /// Worker `slot` can be interrupted through `task`.
+    pub(crate) fn register(&self, slot: usize, task: Interrupter) {
+        if let Some(r) = self.state.lock().running.get_mut(slot) {
+            r.task = Some(task);
+        }
+    }
+
+    /// The next queued request for worker `slot`, waiting for one (in
+    /// bounded, interruptible waits); `None` once the connection ends or
+    /// the thread is asked to stop.
+    pub(crate) fn next_job(&self, stop: &StopToken, slot: usize) -> Option<Job> {
         let mut st = self.state.lock();
         loop {
             if st.stopping || stop.should_stop() {
                 return None;
             }
             if let Some(job) = st.pop() {
+                if let Some(r) = st.running.get_mut(slot) {
+                    r.id = job.header.request_id;
+                    r.cancelled = false;
+                }
                 return Some(job);
             }
             st.idle += 1;
@@ -192,6 +217,19 @@ impl Shared {
                 .work
                 .wait_interruptible_timeout(&mut st, msecs_to_jiffies(RECV_WAIT_MS));
             st.idle -= 1;
+        }
+    }
+
+    /// Worker `slot` has performed its request: no `Cancel` can interrupt
+    /// it any more. Whether one did.
+    pub(crate) fn done_running(&self, slot: usize) -> bool {
+        let mut st = self.state.lock();
+        match st.running.get_mut(slot) {
+            Some(r) => {
+                r.id = 0;
+                core::mem::replace(&mut r.cancelled, false)
+            }
+            None => false,
         }
     }
 
@@ -321,7 +359,19 @@ fn new_shared(
     for _ in 0..MAX_IN_FLIGHT {
         ring.push(None, GFP_KERNEL)?;
     }
+    let mut running = KVec::with_capacity(MAX_WORKERS, GFP_KERNEL)?;
+    for _ in 0..MAX_WORKERS {
+        running.push(
+            Running {
+                id: 0,
+                cancelled: false,
+                task: None,
+            },
+            GFP_KERNEL,
+        )?;
+    }
     let state = State {
+        running,
         ring,
         head: 0,
         queued: 0,
@@ -351,7 +401,10 @@ fn spawn_worker(shared: &Arc<Shared>, workers: &mut KVec<Kthread>) -> Result {
         return Ok(());
     }
     let s = shared.clone();
-    let t = Kthread::spawn(WORKER_NAME, move |stop| crate::dispatch::worker(&s, stop))?;
+    let slot = workers.len();
+    let t = Kthread::spawn(WORKER_NAME, move |stop| {
+        crate::dispatch::worker(&s, stop, slot)
+    })?;
     // Capacity for MAX_WORKERS was reserved up front.
     workers.push(t, GFP_KERNEL)?;
     Ok(())
@@ -435,7 +488,23 @@ fn cancel(shared: &Shared, header: &FrameHeader, body: &[u8]) {
         }
     };
     if let Request::Cancel(c) = req.request {
-        let job = shared.state.lock().take(c.target);
+        let job = {
+            let mut st = shared.state.lock();
+            let job = st.take(c.target);
+            if job.is_none() && c.target != 0 {
+                // Running: interrupt its worker (under the lock, so the
+                // worker cannot have moved on to another request).
+                for r in st.running.iter_mut() {
+                    if r.id == c.target {
+                        r.cancelled = true;
+                        if let Some(t) = r.task.as_ref() {
+                            t.interrupt();
+                        }
+                    }
+                }
+            }
+            job
+        };
         if let Some(job) = job {
             let len = job.body.len();
             if let Ok(n) = encode_error_reply(

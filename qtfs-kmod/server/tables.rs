@@ -18,7 +18,7 @@ use crate::proto::Errno;
 use kernel::alloc::KVec;
 use kernel::prelude::*;
 use kernel::rbtree::RBTree;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, Mutex};
 
 /// "Too many open files in system": the node table is full.
 pub(crate) const ENFILE: Errno = match Errno::new(23) {
@@ -155,11 +155,17 @@ struct NodeEntry {
 }
 
 /// An open file.
+#[pin_data]
 pub(crate) struct HandleRef {
     pub(crate) file: File,
     /// The node it was opened on (for the attributes after a write, and
     /// the export's state).
     pub(crate) node: Arc<NodeRef>,
+    /// Serialises the requests that use the file position (`Readdir`,
+    /// `Llseek`), as `f_pos_lock` serialises them for system calls
+    /// (reads and writes use explicit offsets).
+    #[pin]
+    pub(crate) pos: Mutex<()>,
 }
 
 /// The nodes and handles of a session.
@@ -252,8 +258,16 @@ impl Tables {
     }
 
     /// Stores an open file; `EMFILE` when the table is full.
-    pub(crate) fn add_handle(&mut self, h: HandleRef) -> Result<u64, Errno> {
-        let h = Arc::new(h, GFP_KERNEL).map_err(|_| Errno::ENOMEM)?;
+    pub(crate) fn add_handle(&mut self, file: File, node: Arc<NodeRef>) -> Result<u64, Errno> {
+        let h = Arc::pin_init(
+            pin_init!(HandleRef {
+                file,
+                node,
+                pos <- kernel::new_mutex!((), "qtfs_server::handle_pos"),
+            }),
+            GFP_KERNEL,
+        )
+        .map_err(|_| Errno::ENOMEM)?;
         self.handles.insert(h).ok_or(Errno::EMFILE)
     }
 

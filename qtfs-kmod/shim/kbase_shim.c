@@ -24,6 +24,7 @@
 #include <linux/moduleparam.h>
 #include <linux/net.h>
 #include <linux/ratelimit.h>
+#include <linux/sched/signal.h>
 #include <linux/string.h>
 #include <linux/socket.h>
 #include <net/net_namespace.h>
@@ -123,6 +124,7 @@ static const struct kernel_param_ops qtfs_exports_ops = {
 	.get = qtfs_exports_get,
 };
 module_param_cb(qtfs_exports, &qtfs_exports_ops, NULL, 0644);
+__MODULE_PARM_TYPE(qtfs_exports, "charp");
 MODULE_PARM_DESC(qtfs_exports, "exported HOST directories: /dir[:ro][:crossmnt],... (writable at runtime)");
 
 /*
@@ -214,6 +216,26 @@ static DEFINE_RATELIMIT_STATE(qtfs_shim_rs, 5 * HZ, 10);
 int qtfs_shim_ratelimit(void)
 {
 	return __ratelimit(&qtfs_shim_rs);
+}
+
+/*
+ * Interrupting a kernel thread's interruptible waits (kbase/kthread.rs,
+ * Interrupter): the thread allows SIGINT (allow_signal() is a static
+ * inline), another sends it, the thread flushes it when done.
+ */
+void qtfs_shim_allow_sigint(void)
+{
+	allow_signal(SIGINT);
+}
+
+void qtfs_shim_flush_signals(void)
+{
+	flush_signals(current);
+}
+
+void qtfs_shim_send_sigint(struct task_struct *t)
+{
+	send_sig(SIGINT, t, 1);
 }
 
 /* A kernel TCP/IPv4 socket in the initial network namespace. */

@@ -21,6 +21,11 @@ int qtfs_shim_param_root_squash(void);
 void qtfs_shim_wipe_auth_key(void);
 int qtfs_shim_ratelimit(void);
 
+struct task_struct;
+void qtfs_shim_allow_sigint(void);
+void qtfs_shim_flush_signals(void);
+void qtfs_shim_send_sigint(struct task_struct *t);
+
 int qtfs_shim_tcp_socket(struct socket **res);
 void qtfs_shim_set_reuseaddr(struct socket *sock);
 int qtfs_shim_bind(struct socket *sock, u32 addr, u16 port);

@@ -210,7 +210,8 @@ int qtfs_shim_file_is_dir(struct file *f)
 }
 
 /*
- * Reads @len bytes at @off into the kernel buffer @buf. kernel_read() needs
+ * Reads @len bytes at @off into the kernel buffer @buf; a file not open
+ * for reading is EBADF, as read(2) (kernel_read WARNs). kernel_read() needs
  * ->read_iter; many procfs files (/proc/<pid>/status and the other
  * single_open ones) only have ->read = seq_read, which is itself a thin
  * wrapper around seq_read_iter() on the file's seq_file: call that with a
@@ -221,10 +222,11 @@ long qtfs_shim_read(struct file *f, void *buf, size_t len, u64 off)
 {
 	loff_t pos = off;
 
+	if (!(f->f_mode & FMODE_READ))
+		return -EBADF;
 	if (off > (u64)LLONG_MAX)
 		return -EINVAL;
-	if (!f->f_op->read_iter && f->f_op->read == seq_read &&
-	    (f->f_mode & FMODE_READ)) {
+	if (!f->f_op->read_iter && f->f_op->read == seq_read) {
 		struct kvec kv = { .iov_base = buf, .iov_len = len };
 		struct kiocb kiocb;
 		struct iov_iter iter;

@@ -600,11 +600,16 @@ int qtfs_shim_setattr(const struct path *p, u32 valid, u32 mode, u32 uid, u32 gi
 	return err;
 }
 
-/* Bytes written (kernel_write: set-id bits dropped, O_APPEND honoured). */
+/*
+ * Bytes written (kernel_write: set-id bits dropped, O_APPEND honoured).
+ * A file not open for writing is EBADF, as write(2) (kernel_write WARNs).
+ */
 long qtfs_shim_write(struct file *f, const void *buf, size_t len, u64 off)
 {
 	loff_t pos = off;
 
+	if (!(f->f_mode & FMODE_WRITE))
+		return -EBADF;
 	if (off > (u64)LLONG_MAX)
 		return -EINVAL;
 	return kernel_write(f, buf, len, &pos);

@@ -55,6 +55,9 @@ pub enum Action {
     /// Under qtfs_root_squash: uid 0 may not mkdir in the export root and
     /// creates files as 65534 in the 0777 directory at the path.
     Squash,
+    /// Random well-formed modifying requests in `qtfs-chaos` of a
+    /// writable export; each must be answered.
+    Chaos,
 }
 
 /// Connection settings.
@@ -92,6 +95,7 @@ pub fn run(t: &Target, action: Action, path: &str) -> Result<()> {
         Action::Concurrency => return probe_write::concurrency(t),
         Action::Stale => return probe_write::stale(t, path),
         Action::Squash => return probe_write::squash(t, path),
+        Action::Chaos => return probe_write::chaos(t, 3000),
         _ => {}
     }
     let mut p = session(t)?;
@@ -146,6 +150,19 @@ pub fn run(t: &Target, action: Action, path: &str) -> Result<()> {
             writeln!(out, " Inode: {}", a.ino)?;
             writeln!(out, "Blocks: {}", a.blocks)?;
             writeln!(out, " Mtime: {}.{:09}", a.mtime.sec, a.mtime.nsec)?;
+            writeln!(out, "   Gen: {}", a.generation)?;
+            writeln!(out, "Change: {}", a.change)?;
+            let names: Vec<&str> = qtfs_proto::NodeFlags::ALL
+                .iter()
+                .filter(|(_, f)| a.flags.contains(*f))
+                .map(|(n, _)| *n)
+                .collect();
+            let flags = if names.is_empty() {
+                "-".to_string()
+            } else {
+                names.join(",")
+            };
+            writeln!(out, " Flags: {flags}")?;
         }
         Action::Cat => {
             let data = p.read_all(node).with_context(|| path.to_string())?;
@@ -174,7 +191,8 @@ pub fn run(t: &Target, action: Action, path: &str) -> Result<()> {
         | Action::Writes
         | Action::Concurrency
         | Action::Stale
-        | Action::Squash => unreachable!(),
+        | Action::Squash
+        | Action::Chaos => unreachable!(),
     }
     Ok(())
 }

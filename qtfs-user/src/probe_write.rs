@@ -572,6 +572,26 @@ pub fn concurrency(t: &Target) -> Result<()> {
         .collect::<Result<_>>()?;
     wait_for(&mut p, &ids, 30)?;
     println!("ok: 200 pipelined requests answered");
+    // Cancel a running request: the blocked open is interrupted.
+    let running = p.send(&Request::Open(OpenRequest {
+        node: fifo,
+        flags: OpenFlags::O_RDONLY,
+    }))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let cancel = p.send(&Request::Cancel(CancelRequest { target: running }))?;
+    for (id, r) in wait_for(&mut p, &[running, cancel], 10)? {
+        if id == running {
+            ensure!(
+                r.as_ref().err() == Errno::new(125).as_ref(),
+                "the cancelled running open was answered {:?}",
+                r.as_ref().err()
+            );
+        } else {
+            ensure!(r.is_ok(), "Cancel failed");
+        }
+    }
+    p.ping()?;
+    println!("ok: a running (blocked) FIFO open cancelled: interrupted, ECANCELED");
     // Block every worker (at most 32), queue more, cancel a queued one.
     let mut opens = Vec::new();
     for _ in 0..40 {
@@ -655,5 +675,270 @@ pub fn squash(t: &Target, path: &str) -> Result<()> {
         a.gid
     );
     println!("ok: root squashed to 65534:65534");
+    Ok(())
+}
+
+/// `n` random but well-formed modifying requests (random names from a
+/// small pool, modes, owners, sizes, times, flags, xattr names and values,
+/// offsets and whence, and a random caller among uid 0, 1000 and 65534),
+/// aimed at the ids this session collects in a directory `qtfs-chaos` of a
+/// writable export; each must be answered on the same connection and the
+/// server must keep serving. No FIFO is made (a random blocking open of
+/// one would wait forever), and devices are only 1:3, 1:5 and 0:0.
+pub fn chaos(t: &Target, n: usize) -> Result<()> {
+    use qtfs_proto::{
+        attr::S_IFBLK, decode_reply, split_frame, CreateRequest, Data, FileMode, ForgetRequest,
+        FsyncRequest, GetXattrRequest, GetattrRequest, IoSize, LinkRequest, ListXattrRequest,
+        LlseekRequest, LookupRequest, MkdirRequest, MknodRequest, Name, Path, Permissions,
+        ReadFileRequest, ReadRequest, ReleaseRequest, RemoveXattrRequest, RenameRequest, Reply,
+        RmdirRequest, SetXattrRequest, SymlinkRequest, UnlinkRequest, WriteRequest, XattrListSize,
+        XattrName, XattrSize, XattrValue,
+    };
+    let mut p = session_for(t)?;
+    let (root, _) = p.attach(&t.export).context("attach")?;
+    let (sandbox, _, _) = p.mkdir_mode(root, b"qtfs-chaos", 0o777, 0)?;
+    let mut nodes = vec![sandbox];
+    let mut handles: Vec<u64> = Vec::new();
+    let seed = crate::peer::random_nonce()?;
+    let mut x = u64::from_le_bytes(seed[..8].try_into().unwrap_or([1; 8])) | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let names: [&[u8]; 6] = [b"a", b"b", b"c", b"dir", b"x.y", b"zz"];
+    let xnames: [&[u8]; 7] = [
+        b"user.a",
+        b"user.b",
+        b"trusted.t",
+        b"security.s",
+        b"system.posix_acl_access",
+        b"system.posix_acl_default",
+        b"system.nope",
+    ];
+    let valid_acl = acl(&[
+        (ACL_USER_OBJ, 7, UNDEF),
+        (ACL_USER, 5, 1000),
+        (ACL_GROUP_OBJ, 5, UNDEF),
+        (ACL_MASK, 5, UNDEF),
+        (ACL_OTHER, 1, UNDEF),
+    ]);
+    let payload: Vec<u8> = (0..8192u32).map(|i| (i * 7) as u8).collect();
+    let mut answered = [0usize; 2];
+    for _ in 0..n {
+        let (r, a, b, c, d) = (next(), next(), next(), next(), next());
+        let node = if a % 8 == 0 {
+            a >> 3
+        } else {
+            nodes[(a >> 3) as usize % nodes.len()]
+        };
+        let handle = if handles.is_empty() || b % 8 == 0 {
+            b >> 3
+        } else {
+            handles[(b >> 3) as usize % handles.len()]
+        };
+        let name = Name::new(names[(c % 6) as usize]).context("name")?;
+        let name2 = Name::new(names[((c >> 8) % 6) as usize]).context("name")?;
+        let perm = Permissions::new((d as u32) & 0o7777).context("perm")?;
+        let umask = Permissions::new(((d >> 16) as u32) & 0o777).context("umask")?;
+        // Mostly the common flags (so that operations succeed and go on to
+        // work on what they created), one in four any known bits.
+        let common = OpenFlags::O_RDWR.bits()
+            | OpenFlags::O_WRONLY.bits()
+            | OpenFlags::O_EXCL.bits()
+            | OpenFlags::O_TRUNC.bits()
+            | OpenFlags::O_APPEND.bits()
+            | OpenFlags::O_NONBLOCK.bits();
+        let mask = if c % 4 == 0 {
+            OpenFlags::KNOWN & !OpenFlags::O_PATH.bits()
+        } else {
+            common
+        };
+        let flags = OpenFlags::from_bits((c as u32 >> 2) & mask).unwrap_or(OpenFlags::O_RDWR);
+        let ids = [0u32, 1000, 65534][(d % 3) as usize];
+        p.set_ids(Ids {
+            uid: ids,
+            gid: ids,
+            groups: vec![],
+        });
+        let time = |v: u64| match v % 4 {
+            0 => TimeUpdate::Omit,
+            1 => TimeUpdate::Now,
+            2 => TimeUpdate::Set(Timestamp {
+                sec: (v as i64) >> 20,
+                nsec: ((v >> 3) % 1_000_000_000) as u32,
+            }),
+            _ => TimeUpdate::Set(Timestamp {
+                sec: -((v >> 40) as i64),
+                nsec: 0,
+            }),
+        };
+        let len = (b % 9000) as usize;
+        let data = &payload[..len.min(payload.len())];
+        let xname = XattrName::new(xnames[(d % 7) as usize]).context("xattr name")?;
+        let xvalue: &[u8] = match d % 3 {
+            0 => &valid_acl,
+            1 => &payload[..(c % 64) as usize],
+            _ => &valid_acl[..(c as usize) % valid_acl.len()],
+        };
+        let whence = [
+            Whence::Set,
+            Whence::Cur,
+            Whence::End,
+            Whence::Data,
+            Whence::Hole,
+        ][(c % 5) as usize];
+        let req = match r % 26 {
+            0 | 1 => Request::Create(CreateRequest {
+                parent: node,
+                name,
+                flags,
+                mode: perm,
+                umask,
+            }),
+            2 | 3 => Request::Write(WriteRequest {
+                handle,
+                offset: if c % 4 == 0 { c >> 1 } else { c % 100_000 },
+                data: Data::new(data).context("data")?,
+            }),
+            4 => Request::Mkdir(MkdirRequest {
+                parent: node,
+                name,
+                mode: perm,
+                umask,
+            }),
+            5 => {
+                let (kind, dev) = match c % 5 {
+                    0 => (S_IFREG, (0, 0)),
+                    1 => (S_IFCHR, (1, 3 + 2 * ((c >> 4) % 2) as u32)),
+                    2 => (S_IFSOCK, (0, 0)),
+                    3 => (S_IFBLK, (0, 0)),
+                    _ => (S_IFDIR, (0, 0)),
+                };
+                Request::Mknod(MknodRequest {
+                    parent: node,
+                    name,
+                    mode: FileMode::new(kind | perm.bits()).context("mode")?,
+                    umask,
+                    rdev_major: dev.0,
+                    rdev_minor: dev.1,
+                })
+            }
+            6 => Request::Symlink(SymlinkRequest {
+                parent: node,
+                name,
+                target: Path::new(
+                    [&b"../.."[..], b"/etc/passwd", b"a", b"dir/x"][(c % 4) as usize],
+                )
+                .context("target")?,
+            }),
+            7 => Request::Link(LinkRequest {
+                node: nodes[(c as usize) % nodes.len()],
+                new_parent: node,
+                new_name: name,
+            }),
+            8 => Request::Unlink(UnlinkRequest { parent: node, name }),
+            9 => Request::Rmdir(RmdirRequest { parent: node, name }),
+            10 => Request::Rename(RenameRequest {
+                old_parent: node,
+                old_name: name,
+                new_parent: nodes[(c as usize >> 3) % nodes.len()],
+                new_name: name2,
+                flags: RenameFlags::from_bits((d % 8) as u32).unwrap_or_default(),
+            }),
+            11 | 12 => Request::Setattr(SetattrRequest {
+                node,
+                handle: if c % 3 == 0 { handle } else { 0 },
+                mask: SetAttrMask::from_bits((c >> 4) as u32 & SetAttrMask::KNOWN)
+                    .unwrap_or_default(),
+                mode: perm,
+                uid: [0, 1000, 65534, u32::MAX][((d >> 8) % 4) as usize],
+                gid: [0, 1000, 65534, u32::MAX][((d >> 10) % 4) as usize],
+                size: if c % 7 == 0 {
+                    u64::MAX >> (c % 3)
+                } else {
+                    c % 70_000
+                },
+                atime: time(a),
+                mtime: time(b),
+            }),
+            13 => Request::Fsync(FsyncRequest {
+                handle,
+                datasync: c % 2 == 0,
+            }),
+            14 => Request::Llseek(LlseekRequest {
+                handle,
+                offset: (c as i64) >> (d % 64),
+                whence,
+            }),
+            15 => Request::SetXattr(SetXattrRequest {
+                node,
+                name: xname,
+                value: XattrValue::new(xvalue).context("value")?,
+                flags: XattrFlags::from_bits((c % 3) as u32).unwrap_or_default(),
+            }),
+            16 => Request::GetXattr(GetXattrRequest {
+                node,
+                name: xname,
+                size: XattrSize::new((c % 70_000) as u32 % 65_537).context("size")?,
+            }),
+            17 => Request::ListXattr(ListXattrRequest {
+                node,
+                size: XattrListSize::new((c % 65_537) as u32).context("size")?,
+            }),
+            18 => Request::RemoveXattr(RemoveXattrRequest { node, name: xname }),
+            19 | 20 => Request::Open(OpenRequest { node, flags }),
+            21 => Request::Read(ReadRequest {
+                handle,
+                offset: c % 100_000,
+                size: IoSize::new((d % 200_000) as u32).context("size")?,
+            }),
+            22 => Request::Release(ReleaseRequest { handle }),
+            23 => Request::Lookup(LookupRequest { parent: node, name }),
+            24 => Request::ReadFile(ReadFileRequest {
+                node,
+                max_size: IoSize::new((d % 70_000) as u32).context("size")?,
+            }),
+            _ => match c % 3 {
+                0 => Request::Forget(ForgetRequest { node, count: 1 }),
+                1 => Request::Getattr(GetattrRequest { node }),
+                _ => Request::Cancel(CancelRequest { target: c }),
+            },
+        };
+        let id = p.send(&req)?;
+        let (got, res) = p
+            .recv()
+            .with_context(|| format!("random request {req:?}"))?;
+        ensure!(got == id, "request {id} ({req:?}) answered as {got}");
+        answered[usize::from(res.is_err())] += 1;
+        if let Ok(f) = res {
+            let (h, body) = split_frame(&f).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Ok(Ok(reply)) = decode_reply(&h, body).map(|r| r.result) {
+                match reply {
+                    Reply::Create(c) => {
+                        nodes.push(c.node);
+                        handles.push(c.handle);
+                    }
+                    Reply::Mkdir(e) | Reply::Mknod(e) | Reply::Symlink(e) | Reply::Link(e) => {
+                        nodes.push(e.node)
+                    }
+                    Reply::Lookup(e) => nodes.push(e.node),
+                    Reply::Open(o) => handles.push(o.handle),
+                    _ => {}
+                }
+            }
+        }
+        nodes.truncate(200);
+        handles.truncate(200);
+    }
+    p.set_ids(Ids::current()?);
+    p.ping()?;
+    let (again, _) = p.attach(&t.export)?;
+    p.lookup(again, b"qtfs-chaos")?;
+    println!(
+        "ok: {n} random modifying requests answered ({} successes, {} errors), the server still serves",
+        answered[0], answered[1]
+    );
     Ok(())
 }

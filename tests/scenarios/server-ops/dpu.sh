@@ -116,6 +116,13 @@ step "attach a directory beneath an export"
 ok "$EXPORT/sub attached"
 
 W="$QTFSCTL probe --server $HOST_IP:$PORT --key-file /tmp/key --export $RW"
+step "no crossing into a mount beneath an export without crossmnt"
+$W stat /mnt | grep -qx " Flags: MOUNTPOINT" || fail "$RW/mnt not flagged MOUNTPOINT: $($W stat /mnt)"
+[ -z "$($W ls /mnt)" ] || fail "the mount on $RW/mnt was crossed: $($W ls /mnt)"
+$W stat / | grep -qx " Flags: -" || fail "the export root is flagged"
+$P stat /hello.txt | grep -qx " Flags: READ_ONLY" || fail "ro export nodes not READ_ONLY"
+ok "the mountpoint is answered as itself (MOUNTPOINT, empty); READ_ONLY on the ro export"
+
 step "write operations on the writable export $RW"
 $W writes || fail "writes"
 ok "every write operation behaved (the HOST checks the results)"
@@ -123,6 +130,11 @@ ok "every write operation behaved (the HOST checks the results)"
 step "concurrency: blocking FIFO opens, pipelining, Cancel, a dropped connection"
 $W concurrency || fail "concurrency"
 ok "concurrency checks passed"
+
+step "3000 random modifying requests (qtfs-chaos)"
+$W chaos || fail "chaos"
+$W ping || fail "the server died after the random requests"
+ok "every random request answered"
 
 step "hold a session while the HOST unloads its server"
 $P hold /sub > /tmp/hold.out 2>&1 &

@@ -43,6 +43,10 @@ ls -la $EXPORT | sed 's/^/    /'
 # write operations, and a directory to export later at runtime.
 mkdir -p $RW /srv/extra
 mount -t tmpfs -o mode=0755 tmpfs $RW || fail "cannot mount a tmpfs on $RW"
+# A file system mounted beneath the writable export (not crossmnt).
+mkdir -p $RW/mnt
+mount -t tmpfs tmpfs $RW/mnt || fail "cannot mount a tmpfs on $RW/mnt"
+echo inside > $RW/mnt/inside
 
 step "load qtfs_server.ko with a key and the exports"
 mark
@@ -113,12 +117,19 @@ held_until_stale() {
     wait $_pid || fail "stale $1: $(cat /tmp/stale.out)"
     grep -q "is ESTALE now" /tmp/stale.out || fail "stale $1: $(cat /tmp/stale.out)"
 }
+mkdir -p /srv/extra/m
+mount -t tmpfs tmpfs /srv/extra/m || fail "cannot mount a tmpfs on /srv/extra/m"
+echo crossed > /srv/extra/m/inside
+[ "$($HP --export /srv/extra cat /m/inside)" = crossed ] || fail "crossmnt: the mount beneath /srv/extra is not crossed"
+$HP --export /srv/extra stat /m | grep -qx " Flags: -" || fail "crossmnt: /m flagged"
 held_until_stale /inner "mv /srv/extra/inner /srv/moved/"
-held_until_stale /other "echo '$EXPORT:ro,$RW' > $EXPORTS"
+held_until_stale /other "echo '$EXPORT:ro,$RW,/proc:ro' > $EXPORTS"
+$HP --export /proc stat /uptime | grep -qx " Flags: PSEUDO,READ_ONLY" || fail "/proc/uptime not PSEUDO,READ_ONLY: $($HP --export /proc stat /uptime)"
+[ -n "$($HP --export /proc cat /uptime)" ] || fail "/proc/uptime read empty"
 if $HP --export /srv/extra ls / >/dev/null 2>&1; then
     fail "a removed export can still be attached"
 fi
-ok "squashed root creates as 65534:65534; a node moved out of its export and one of a removed export are ESTALE"
+ok "squashed root creates as 65534:65534; crossmnt crosses; a node moved out of its export and one of a removed export are ESTALE; /proc is PSEUDO"
 
 step "rmmod with the DPU's session open"
 mark
