@@ -162,6 +162,7 @@ extern "C" {
     ) -> c_int;
     fn qtfs_shim_write(f: *mut RawFile, buf: *const c_void, len: usize, off: u64) -> c_long;
     fn qtfs_shim_fsync(f: *mut RawFile, datasync: c_int) -> c_int;
+    fn qtfs_shim_fallocate(f: *mut RawFile, mode: c_int, off: u64, len: u64) -> c_int;
     fn qtfs_shim_llseek(f: *mut RawFile, offset: i64, whence: c_int) -> i64;
     fn qtfs_shim_file_path(f: *mut RawFile, err: *mut c_int) -> *mut RawPath;
     fn qtfs_shim_path_clone(p: *const RawPath, err: *mut c_int) -> *mut RawPath;
@@ -681,6 +682,13 @@ impl File {
     pub(crate) fn truncate(&self, size: u64) -> Result {
         // SAFETY: `self.0` is a valid open file (invariant).
         to_result(unsafe { qtfs_shim_file_truncate(self.raw(), size, 0) })
+    }
+
+    /// fallocate(2) with `FALLOC_FL_*` `mode` (checked by the VFS).
+    pub(crate) fn fallocate(&self, mode: u32, offset: u64, len: u64) -> Result {
+        let mode = c_int::try_from(mode).map_err(|_| kernel::error::code::EINVAL)?;
+        // SAFETY: `self.0` is a valid open file (invariant).
+        to_result(unsafe { qtfs_shim_fallocate(self.raw(), mode, offset, len) })
     }
 
     /// fsync(2) or fdatasync(2) (`vfs_fsync_range` over the whole file).

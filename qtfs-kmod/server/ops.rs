@@ -395,6 +395,17 @@ where
             let attr = attr_of(&h.node.path, &h.node.export)?;
             send(&Reply::Write(WriteReply { written, attr }))
         }
+        Request::Fallocate(f) => {
+            let h = ctx.handle(f.handle)?;
+            if h.node.export.ro {
+                return Err(Errno::EROFS);
+            }
+            h.file
+                .fallocate(f.mode.bits(), f.offset, f.len)
+                .map_err(errno)?;
+            let attr = attr_of(&h.node.path, &h.node.export)?;
+            send(&Reply::Fallocate(AttrReply { attr }))
+        }
         Request::Fsync(f) => {
             let h = ctx.handle(f.handle)?;
             h.file.fsync(f.datasync).map_err(errno)?;

@@ -131,6 +131,7 @@ int qtfs_shim_truncate(const struct path *p, u64 size);
 int qtfs_shim_setattr(const struct path *p, u32 valid, u32 mode, u32 uid, u32 gid,
 		      s64 atime_sec, u32 atime_nsec, s64 mtime_sec, u32 mtime_nsec);
 long qtfs_shim_write(struct file *f, const void *buf, size_t len, u64 off);
+int qtfs_shim_fallocate(struct file *f, int mode, u64 off, u64 len);
 int qtfs_shim_fsync(struct file *f, int datasync);
 s64 qtfs_shim_llseek(struct file *f, s64 offset, int whence);
 struct path *qtfs_shim_file_path(struct file *f, int *err);

@@ -615,6 +615,14 @@ long qtfs_shim_write(struct file *f, const void *buf, size_t len, u64 off)
 	return kernel_write(f, buf, len, &pos);
 }
 
+/* fallocate(2) on an open file; vfs_fallocate checks the mode and access. */
+int qtfs_shim_fallocate(struct file *f, int mode, u64 off, u64 len)
+{
+	if (off > (u64)LLONG_MAX || len > (u64)LLONG_MAX)
+		return -EINVAL;
+	return vfs_fallocate(f, mode, off, len);
+}
+
 int qtfs_shim_fsync(struct file *f, int datasync)
 {
 	return vfs_fsync_range(f, 0, LLONG_MAX, datasync);
