@@ -12,7 +12,7 @@ export CARGO_TARGET_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/qtfs/cargo-tar
 
 help:
 	@echo "make demo      HOST and DPU guests: load the modules, connect, run commands through rexec"
-	@echo "make test      everything: lint, cargo test, every VM scenario"
+	@echo "make test      everything: lint, cargo test, every VM scenario, pjdfstest"
 	@echo "make deps      install prerequisites (Debian packages, rustup parts, bindgen-cli)"
 	@echo "make kernel    build the Rust-enabled test kernel into the cache (~/.cache/qtfs)"
 	@echo "make modules   build qtfs.ko and qtfs_server.ko against that kernel"
@@ -59,7 +59,7 @@ demo: modules user
 rig-selftest: modules user
 	tests/rig/selftest.sh
 
-test: deps lint unit rig-selftest vm-test
+test: deps lint unit rig-selftest vm-test pjdfstest
 
 fuzz: deps
 	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
