@@ -681,7 +681,7 @@ pub fn squash(t: &Target, path: &str) -> Result<()> {
 /// `n` random but well-formed modifying requests (random names from a
 /// small pool, modes, owners, sizes, times, flags, xattr names and values,
 /// offsets and whence, and a random caller among uid 0, 1000 and 65534),
-/// aimed at the ids this session collects in a directory `qtfs-chaos` of a
+/// aimed at the ids this session collects in a directory `qtfs-chaos-PID` of a
 /// writable export; each must be answered on the same connection and the
 /// server must keep serving. No FIFO is made (a random blocking open of
 /// one would wait forever), and devices are only 1:3, 1:5 and 0:0.
@@ -696,7 +696,8 @@ pub fn chaos(t: &Target, n: usize) -> Result<()> {
     };
     let mut p = session_for(t)?;
     let (root, _) = p.attach(&t.export).context("attach")?;
-    let (sandbox, _, _) = p.mkdir_mode(root, b"qtfs-chaos", 0o777, 0)?;
+    let sandbox_name = format!("qtfs-chaos-{}", std::process::id());
+    let (sandbox, _, _) = p.mkdir_mode(root, sandbox_name.as_bytes(), 0o777, 0)?;
     let mut nodes = vec![sandbox];
     let mut handles: Vec<u64> = Vec::new();
     let seed = crate::peer::random_nonce()?;
@@ -935,7 +936,7 @@ pub fn chaos(t: &Target, n: usize) -> Result<()> {
     p.set_ids(Ids::current()?);
     p.ping()?;
     let (again, _) = p.attach(&t.export)?;
-    p.lookup(again, b"qtfs-chaos")?;
+    p.lookup(again, sandbox_name.as_bytes())?;
     println!(
         "ok: {n} random modifying requests answered ({} successes, {} errors), the server still serves",
         answered[0], answered[1]
