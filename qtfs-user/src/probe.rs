@@ -55,8 +55,9 @@ pub enum Action {
     /// Under qtfs_root_squash: uid 0 may not mkdir in the export root and
     /// creates files as 65534 in the 0777 directory at the path.
     Squash,
-    /// Random well-formed modifying requests in `qtfs-chaos` of a
-    /// writable export; each must be answered.
+    /// Random well-formed modifying requests in `qtfs-chaos-PID` of a
+    /// writable export; each must be answered. The path, if a number, is
+    /// how many are sent before their replies are read (default 1).
     Chaos,
 }
 
@@ -95,7 +96,12 @@ pub fn run(t: &Target, action: Action, path: &str) -> Result<()> {
         Action::Concurrency => return probe_write::concurrency(t),
         Action::Stale => return probe_write::stale(t, path),
         Action::Squash => return probe_write::squash(t, path),
-        Action::Chaos => return probe_write::chaos(t, 3000),
+        Action::Chaos => {
+            // The path argument, if a number, is how many requests are in
+            // flight at once.
+            let batch = path.trim_matches('/').parse().unwrap_or(1);
+            return probe_write::chaos(t, 3000, batch);
+        }
         _ => {}
     }
     let mut p = session(t)?;

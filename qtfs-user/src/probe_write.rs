@@ -681,11 +681,13 @@ pub fn squash(t: &Target, path: &str) -> Result<()> {
 /// `n` random but well-formed modifying requests (random names from a
 /// small pool, modes, owners, sizes, times, flags, xattr names and values,
 /// offsets and whence, and a random caller among uid 0, 1000 and 65534),
-/// aimed at the ids this session collects in a directory `qtfs-chaos` of a
+/// aimed at the ids this session collects in a directory `qtfs-chaos-PID` of a
 /// writable export; each must be answered on the same connection and the
 /// server must keep serving. No FIFO is made (a random blocking open of
 /// one would wait forever), and devices are only 1:3, 1:5 and 0:0.
-pub fn chaos(t: &Target, n: usize) -> Result<()> {
+/// `batch` requests are sent before their replies are read (1: one at a
+/// time), so that many run at once on the same nodes and handles.
+pub fn chaos(t: &Target, n: usize, batch: usize) -> Result<()> {
     use qtfs_proto::{
         attr::S_IFBLK, decode_reply, split_frame, CreateRequest, Data, FileMode, ForgetRequest,
         FsyncRequest, GetXattrRequest, GetattrRequest, IoSize, LinkRequest, ListXattrRequest,
@@ -696,7 +698,8 @@ pub fn chaos(t: &Target, n: usize) -> Result<()> {
     };
     let mut p = session_for(t)?;
     let (root, _) = p.attach(&t.export).context("attach")?;
-    let (sandbox, _, _) = p.mkdir_mode(root, b"qtfs-chaos", 0o777, 0)?;
+    let sandbox_name = format!("qtfs-chaos-{}", std::process::id());
+    let (sandbox, _, _) = p.mkdir_mode(root, sandbox_name.as_bytes(), 0o777, 0)?;
     let mut nodes = vec![sandbox];
     let mut handles: Vec<u64> = Vec::new();
     let seed = crate::peer::random_nonce()?;
@@ -726,7 +729,9 @@ pub fn chaos(t: &Target, n: usize) -> Result<()> {
     ]);
     let payload: Vec<u8> = (0..8192u32).map(|i| (i * 7) as u8).collect();
     let mut answered = [0usize; 2];
-    for _ in 0..n {
+    let batch = batch.max(1);
+    let mut pending: Vec<u64> = Vec::with_capacity(batch);
+    for k in 0..n {
         let (r, a, b, c, d) = (next(), next(), next(), next(), next());
         let node = if a % 8 == 0 {
             a >> 3
@@ -907,12 +912,20 @@ pub fn chaos(t: &Target, n: usize) -> Result<()> {
             },
         };
         let id = p.send(&req)?;
-        let (got, res) = p
-            .recv()
-            .with_context(|| format!("random request {req:?}"))?;
-        ensure!(got == id, "request {id} ({req:?}) answered as {got}");
-        answered[usize::from(res.is_err())] += 1;
-        if let Ok(f) = res {
+        pending.push(id);
+        if pending.len() < batch && k + 1 < n {
+            continue;
+        }
+        while !pending.is_empty() {
+            let (got, res) = p
+                .recv()
+                .with_context(|| format!("random requests (last {req:?})"))?;
+            let Some(at) = pending.iter().position(|&x| x == got) else {
+                bail!("a reply to request {got}, which is not pending");
+            };
+            pending.swap_remove(at);
+            answered[usize::from(res.is_err())] += 1;
+            let Ok(f) = res else { continue };
             let (h, body) = split_frame(&f).map_err(|e| anyhow::anyhow!("{e}"))?;
             if let Ok(Ok(reply)) = decode_reply(&h, body).map(|r| r.result) {
                 match reply {
@@ -935,9 +948,9 @@ pub fn chaos(t: &Target, n: usize) -> Result<()> {
     p.set_ids(Ids::current()?);
     p.ping()?;
     let (again, _) = p.attach(&t.export)?;
-    p.lookup(again, b"qtfs-chaos")?;
+    p.lookup(again, sandbox_name.as_bytes())?;
     println!(
-        "ok: {n} random modifying requests answered ({} successes, {} errors), the server still serves",
+        "ok: {n} random modifying requests ({batch} at a time) answered ({} successes, {} errors), the server still serves",
         answered[0], answered[1]
     );
     Ok(())

@@ -48,6 +48,11 @@ mkdir -p $RW/mnt
 mount -t tmpfs tmpfs $RW/mnt || fail "cannot mount a tmpfs on $RW/mnt"
 echo inside > $RW/mnt/inside
 
+# kmemleak: forget what boot left behind, so that only later leaks count.
+KML=/sys/kernel/debug/kmemleak
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+if [ -w $KML ]; then echo scan > $KML; echo clear > $KML; fi
+
 step "load qtfs_server.ko with a key and the exports"
 mark
 insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY qtfs_exports=$EXPORT:ro,$RW || fail "insmod failed"
@@ -140,4 +145,18 @@ t1=$(date +%s)
 since | grep -qE "connection from $DPU_IP:[0-9]+ closed \(server stopping\)" || fail "the session was not closed by the unload"
 [ -z "$(kthreads 'qtfs_srv_accept|qtfs_srv_conn|qtfs_srv_work')" ] || fail "threads left after rmmod"
 ok "rmmod in $((t1 - t0)) s, the session closed"
+step "no memory leaked (kmemleak, after the unload)"
+if [ -w $KML ]; then
+    sleep 6
+    echo scan > $KML
+    sleep 1
+    echo scan > $KML
+    if grep -q "unreferenced object" $KML; then
+        sed 's/^/    /' $KML | head -n 60
+        fail "kmemleak reports $(grep -c 'unreferenced object' $KML) unreferenced objects"
+    fi
+    ok "kmemleak reports nothing"
+else
+    ok "kmemleak not available: skipped"
+fi
 echo "host: all checks passed"
