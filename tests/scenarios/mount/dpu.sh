@@ -68,6 +68,20 @@ cd /
 [ -e $MNT/sub/deeper ] && fail "sub/deeper still visible after the move"
 ok "ESTALE, and the name is gone"
 
+step "several mounts at once; umount -l with a file open"
+mkdir -p /mnt/q2
+mount -t qtfs $EXPORT/sub /mnt/q2 || fail "a second mount of the same server"
+[ "$(ls /mnt/q2 | wc -l)" = "$(ls $MNT/sub | wc -l)" ] || fail "the two mounts disagree about sub/"
+[ "$(grep -c ' qtfs ' /proc/mounts)" = 2 ] || fail "not two qtfs mounts"
+exec 7<$MNT/hello.txt
+umount -l $MNT || fail "umount -l with a file open"
+[ "$(cat <&7)" = "hello from the host" ] || fail "the open file stopped working after umount -l"
+exec 7<&-
+umount /mnt/q2 || fail "umount of the second mount"
+grep -q ' qtfs ' /proc/mounts && fail "a qtfs mount is left"
+mount -t qtfs $EXPORT $MNT || fail "mount after umount -l"
+ok "two mounts at once; a lazily unmounted file kept working"
+
 step "a subdirectory of the export mounts; umount, remount, umount; rmmod"
 umount $MNT || fail "umount"
 mount -t qtfs $EXPORT/sub $MNT || fail "mount of a directory beneath the export"
