@@ -15,7 +15,7 @@
 use crate::exports::Export;
 use crate::kbase::vfs::{File, Path};
 use crate::proto::Errno;
-use kernel::alloc::KVec;
+use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::rbtree::RBTree;
 use kernel::sync::{Arc, Mutex};
@@ -26,8 +26,11 @@ pub(crate) const ENFILE: Errno = match Errno::new(23) {
     None => Errno::EMFILE,
 };
 
-/// Most nodes one session may hold.
-pub(crate) const MAX_NODES: usize = 4096;
+/// Most nodes one session may hold: every inode the client has cached
+/// holds one (a client with more cached files sees `ENFILE` until it
+/// forgets some). 65536 nodes pin at most about 16 MiB here, besides the
+/// HOST's own dentries and inodes.
+pub(crate) const MAX_NODES: usize = 65536;
 /// Most open handles one session may hold.
 pub(crate) const MAX_HANDLES: usize = 256;
 
@@ -38,10 +41,10 @@ struct Slot<T> {
 
 /// A bounded slot table with generation-tagged ids.
 pub(crate) struct Table<T> {
-    slots: KVec<Slot<T>>,
+    slots: KVVec<Slot<T>>,
     /// `free[..nfree]` are the indices of empty slots; `free` is as long
     /// as `slots`, so that `remove` never allocates.
-    free: KVec<usize>,
+    free: KVVec<usize>,
     nfree: usize,
     max: usize,
 }
@@ -54,8 +57,8 @@ fn split(id: u64) -> (usize, u32) {
 impl<T> Table<T> {
     pub(crate) fn new(max: usize) -> Self {
         Table {
-            slots: KVec::new(),
-            free: KVec::new(),
+            slots: KVVec::new(),
+            free: KVVec::new(),
             nfree: 0,
             max,
         }

@@ -3,8 +3,9 @@
 //! `qtfs-fstool mmap-write FILE OFFSET TEXT` maps FILE shared, writes TEXT
 //! at OFFSET through the mapping, `msync`s and unmaps; it fails if any
 //! step fails. `qtfs-fstool mmap-read FILE LEN` prints the first LEN bytes
-//! read through a private mapping. `qtfs-fstool bench DIR [SCALE]` times
-//! metadata and streaming workloads in DIR (an empty directory it may fill)
+//! read through a private mapping. `qtfs-fstool rename FROM TO
+//! [noreplace|exchange]` is renameat2(2) with that flag.
+//! `qtfs-fstool bench DIR [SCALE]` times metadata and streaming workloads in DIR (an empty directory it may fill)
 //! and prints one `name value unit` line per figure; SCALE (default 1)
 //! multiplies the sizes.
 use anyhow::{bail, Context, Result};
@@ -61,6 +62,33 @@ fn mmap_read(path: &str, len: usize) -> Result<()> {
     std::io::stdout().write_all(bytes)?;
     // SAFETY: the mapping made above; `bytes` is not used afterwards.
     unsafe { libc::munmap(p.cast(), size) };
+    Ok(())
+}
+
+fn rename(from: &str, to: &str, flag: Option<&str>) -> Result<()> {
+    let flags = match flag {
+        None => 0,
+        Some("noreplace") => libc::RENAME_NOREPLACE,
+        Some("exchange") => libc::RENAME_EXCHANGE,
+        Some(f) => bail!("unknown rename flag {f}"),
+    };
+    let from = std::ffi::CString::new(from)?;
+    let to = std::ffi::CString::new(to)?;
+    // The raw system call: musl 1.2.3 has no renameat2 wrapper.
+    // SAFETY: two NUL-terminated paths; renameat2 only reads them.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    if r != 0 {
+        bail!("renameat2: {}", std::io::Error::last_os_error());
+    }
     Ok(())
 }
 
@@ -161,8 +189,13 @@ fn main() -> Result<()> {
             mmap_write(file, off.parse().context("offset")?, text.as_bytes())
         }
         [_, "mmap-read", file, len] => mmap_read(file, len.parse().context("length")?),
+        [_, "rename", from, to] => rename(from, to, None),
+        [_, "rename", from, to, flag] => rename(from, to, Some(flag)),
         [_, "bench", dir] => bench(dir, 1),
         [_, "bench", dir, scale] => bench(dir, scale.parse().context("scale")?),
-        _ => bail!("usage: qtfs-fstool mmap-write FILE OFFSET TEXT | mmap-read FILE LEN | bench DIR [SCALE]"),
+        _ => bail!(
+            "usage: qtfs-fstool mmap-write FILE OFFSET TEXT | mmap-read FILE LEN | \
+             rename FROM TO [noreplace|exchange] | bench DIR [SCALE]"
+        ),
     }
 }

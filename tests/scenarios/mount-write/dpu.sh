@@ -44,10 +44,16 @@ echo moved > $M/renamed-from && mv $M/renamed-from $M/renamed-to || fail "rename
 [ -e $M/renamed-from ] && fail "old name still visible"
 echo "truncate me" > $M/trunc.txt && truncate -s 3 $M/trunc.txt || fail "truncate"
 [ "$(cat $M/trunc.txt)" = tru ] || fail "truncated content: $(cat $M/trunc.txt)"
+echo one > $M/x1 && echo two > $M/x2 || fail "x1, x2"
+qtfs-fstool rename $M/x1 $M/x2 noreplace 2>/dev/null && fail "RENAME_NOREPLACE replaced an existing file"
+qtfs-fstool rename $M/x1 $M/x2 exchange || fail "RENAME_EXCHANGE"
+[ "$(cat $M/x1)/$(cat $M/x2)" = two/one ] || fail "exchange: x1=$(cat $M/x1) x2=$(cat $M/x2)"
+qtfs-fstool rename $M/x1 $M/x3 noreplace || fail "RENAME_NOREPLACE to a new name"
+[ -e $M/x1 ] && fail "x1 still there after the rename"
 echo t > $M/times.txt && touch -d @1000000000 $M/times.txt || fail "touch -d"
 [ "$(stat -c %Y $M/times.txt)" = 1000000000 ] || fail "mtime $(stat -c %Y $M/times.txt)"
 echo a > $M/append.txt && echo b >> $M/append.txt || fail "append"
-ok "unlink, rename, truncate, utime, append"
+ok "unlink, rename (NOREPLACE, EXCHANGE), truncate, utime, append"
 
 step "a 4 MiB file written and read back"
 dd if=/dev/urandom of=/tmp/big.bin bs=64k count=64 2>/dev/null

@@ -30,6 +30,7 @@ ls -la $EXPORT $EXPORT/dir | sed 's/^/    /'
 [ -p $EXPORT/fifo ] || fail "fifo is not a FIFO"
 [ ! -e $EXPORT/gone.txt ] || fail "gone.txt still there"
 [ ! -e $EXPORT/renamed-from ] && [ "$(cat $EXPORT/renamed-to)" = moved ] || fail "rename"
+[ "$(cat $EXPORT/x2)/$(cat $EXPORT/x3)" = one/two ] || fail "rename flags: x2=$(cat $EXPORT/x2) x3=$(cat $EXPORT/x3)"
 [ "$(stat -c %s $EXPORT/trunc.txt)" = 3 ] || fail "truncate: size $(stat -c %s $EXPORT/trunc.txt)"
 [ "$(stat -c %Y $EXPORT/times.txt)" = 1000000000 ] || fail "utime: mtime $(stat -c %Y $EXPORT/times.txt)"
 [ "$(cat $EXPORT/append.txt)" = "$(printf 'a\nb\n')" ] || fail "append: $(cat $EXPORT/append.txt)"
