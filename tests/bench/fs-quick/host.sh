@@ -10,7 +10,7 @@ echo "=== HOST local tmpfs"
 qtfs-fstool bench /bench/local $(cat /scenario/scale) | sed 's/^/RESULT tmpfs /' || fail "bench on tmpfs"
 insmod "$QTFS_MODULES/qtfs_server.ko" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY qtfs_exports=/bench/export || fail "insmod"
 barrier_open 12399
-barrier_wait 800 "$DPU_IP" 12398 || fail "the DPU never finished"
+barrier_wait 1700 "$DPU_IP" 12398 || fail "the DPU never finished"
 kill $BARRIER_PID 2>/dev/null
 rmmod qtfs_server || fail "rmmod"
 echo "host: done"
