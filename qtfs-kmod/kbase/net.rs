@@ -31,7 +31,6 @@ extern "C" {
         port: *mut u16,
     ) -> c_int;
     fn qtfs_shim_set_reuseaddr(sock: *mut bindings::socket);
-    fn qtfs_shim_set_nodelay(sock: *mut bindings::socket);
     fn qtfs_shim_set_timeouts(sock: *mut bindings::socket, rcv_ms: c_uint, snd_ms: c_uint);
     fn qtfs_shim_sock_nofs(sock: *mut bindings::socket);
 }
@@ -82,14 +81,6 @@ impl Socket {
 
     fn as_ptr(&self) -> *mut bindings::socket {
         self.0.as_ptr()
-    }
-
-    /// `TCP_NODELAY`: qtfs streams carry requests and replies that must
-    /// not wait for the peer's delayed ACK (Nagle would add ~40 ms).
-    fn set_nodelay(&self) {
-        // SAFETY: `self.0` is a valid socket (type invariant);
-        // `tcp_sock_set_nodelay` takes the socket lock.
-        unsafe { qtfs_shim_set_nodelay(self.as_ptr()) };
     }
 
     /// Bounds blocking receive/accept and send/connect; 0 keeps a value.
@@ -163,7 +154,6 @@ impl TcpListener {
         // INVARIANT: `kernel_accept` succeeded: `new` is a valid connected
         // socket and we are its only owner.
         let sock = Socket(new);
-        sock.set_nodelay();
         let peer = sock.addr(true)?;
         let local = sock.addr(false)?;
         Ok(TcpStream { sock, peer, local })
@@ -189,7 +179,6 @@ impl TcpStream {
         // A blocking connect that runs out of time reports EINPROGRESS.
         let ret = if ret == -EINPROGRESS { -ETIMEDOUT } else { ret };
         to_result(ret)?;
-        sock.set_nodelay();
         let local = sock.addr(false)?;
         Ok(TcpStream {
             sock,

@@ -28,7 +28,6 @@
 #include <linux/string.h>
 #include <linux/socket.h>
 #include <net/net_namespace.h>
-#include <linux/tcp.h>
 #include <net/sock.h>
 
 #include "kbase_shim.h"
@@ -249,12 +248,6 @@ int qtfs_shim_tcp_socket(struct socket **res)
 void qtfs_shim_set_reuseaddr(struct socket *sock)
 {
 	sock_set_reuseaddr(sock->sk);
-}
-
-/* TCP_NODELAY: small requests and replies go out at once (no Nagle). */
-void qtfs_shim_set_nodelay(struct socket *sock)
-{
-	tcp_sock_set_nodelay(sock->sk);
 }
 
 static void qtfs_shim_sin(struct sockaddr_in *sin, u32 addr, u16 port)

@@ -28,7 +28,6 @@ void qtfs_shim_send_sigint(struct task_struct *t);
 
 int qtfs_shim_tcp_socket(struct socket **res);
 void qtfs_shim_set_reuseaddr(struct socket *sock);
-void qtfs_shim_set_nodelay(struct socket *sock);
 int qtfs_shim_bind(struct socket *sock, u32 addr, u16 port);
 int qtfs_shim_connect(struct socket *sock, u32 addr, u16 port);
 int qtfs_shim_addr(struct socket *sock, int peer, u32 *addr, u16 *port);
