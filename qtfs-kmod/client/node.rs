@@ -121,8 +121,8 @@ pub(crate) fn key_of(a: &WireAttr) -> InodeKey {
     }
 }
 
-/// Whether a regular file's size may be taken from the server now: not
-/// while its own cached pages may extend it (mmap writes not yet back).
+/// Whether the server's size is taken into `i_size`: not for a regular
+/// pseudo file, whose size (0 on the HOST) says nothing of its contents.
 fn caches_size(inode: &Inode<Qtfs>, a: &WireAttr) -> bool {
     !a.flags.contains(NodeFlags::PSEUDO) || inode.kind() != Kind::Regular
 }

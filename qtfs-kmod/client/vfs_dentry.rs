@@ -18,7 +18,9 @@ use kernel::prelude::*;
 const ASK_AGAIN: u32 = 0x0020 | 0x0100 | 0x0200 | 0x0400 | 0x0800;
 
 pub(crate) fn revalidate(d: &Dentry<Qtfs>, flags: u32) -> Result<bool> {
-    let parent = d.parent();
+    let Some(parent) = d.parent() else {
+        return Ok(false);
+    };
     let Some(dir) = parent.inode() else {
         return Ok(false);
     };

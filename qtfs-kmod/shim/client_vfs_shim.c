@@ -217,15 +217,7 @@ loff_t qtfs_shim_inode_size(const struct inode *inode)
 	return i_size_read(inode);
 }
 
-struct address_space *qtfs_shim_inode_mapping(struct inode *inode)
-{
-	return inode->i_mapping;
-}
 
-int qtfs_shim_inode_is_new(const struct inode *inode)
-{
-	return !!(inode->i_state & I_NEW);
-}
 
 /*
  * First set-up of a new inode (I_NEW): type, operations and, for device
@@ -301,10 +293,6 @@ void qtfs_shim_inode_drop_nlink(struct inode *inode)
 		drop_nlink(inode);
 }
 
-void qtfs_shim_inode_inc_nlink(struct inode *inode)
-{
-	inc_nlink(inode);
-}
 
 /* stat(2) from the cached attributes. */
 void qtfs_shim_fillattr(struct mnt_idmap *idmap, u32 request_mask,
@@ -479,10 +467,6 @@ size_t qtfs_shim_copy_from_iter(void *buf, size_t len, struct iov_iter *i)
 	return copy_from_iter(buf, len, i);
 }
 
-void qtfs_shim_iter_revert(struct iov_iter *i, size_t n)
-{
-	iov_iter_revert(i, n);
-}
 
 /* Cached pages of [start, end] written back and waited for. */
 int qtfs_shim_write_and_wait(struct inode *inode, loff_t start, loff_t end)
@@ -504,10 +488,6 @@ void qtfs_shim_truncate_pagecache(struct inode *inode, loff_t size)
 	truncate_setsize(inode, size);
 }
 
-void qtfs_shim_set_wb_error(struct inode *inode, int err)
-{
-	mapping_set_error(inode->i_mapping, err);
-}
 
 /* ---- directories ---- */
 

@@ -53,8 +53,6 @@ struct super_block *qtfs_shim_inode_sb(const struct inode *inode);
 unsigned int qtfs_shim_inode_mode(const struct inode *inode);
 u64 qtfs_shim_inode_ino(const struct inode *inode);
 loff_t qtfs_shim_inode_size(const struct inode *inode);
-struct address_space *qtfs_shim_inode_mapping(struct inode *inode);
-int qtfs_shim_inode_is_new(const struct inode *inode);
 void qtfs_shim_inode_init(struct inode *inode, u64 ino, unsigned int mode,
 			  u32 rdev_major, u32 rdev_minor,
 			  const struct inode_operations *iops,
@@ -66,7 +64,6 @@ void qtfs_shim_inode_lock(struct inode *inode);
 void qtfs_shim_inode_unlock(struct inode *inode);
 void qtfs_shim_inode_set_size(struct inode *inode, loff_t size);
 void qtfs_shim_inode_drop_nlink(struct inode *inode);
-void qtfs_shim_inode_inc_nlink(struct inode *inode);
 void qtfs_shim_fillattr(struct mnt_idmap *idmap, u32 request_mask,
 			struct inode *inode, struct kstat *stat, u32 blksize);
 void qtfs_shim_iattr_read(const struct iattr *ia, struct qtfs_shim_iattr *out);
@@ -94,11 +91,9 @@ unsigned int qtfs_shim_kiocb_flags(const struct kiocb *k);
 size_t qtfs_shim_iter_count(const struct iov_iter *i);
 size_t qtfs_shim_copy_to_iter(const void *buf, size_t len, struct iov_iter *i);
 size_t qtfs_shim_copy_from_iter(void *buf, size_t len, struct iov_iter *i);
-void qtfs_shim_iter_revert(struct iov_iter *i, size_t n);
 int qtfs_shim_write_and_wait(struct inode *inode, loff_t start, loff_t end);
 int qtfs_shim_invalidate_range(struct inode *inode, loff_t start, loff_t end);
 void qtfs_shim_truncate_pagecache(struct inode *inode, loff_t size);
-void qtfs_shim_set_wb_error(struct inode *inode, int err);
 loff_t qtfs_shim_dir_pos(const struct dir_context *ctx);
 void qtfs_shim_dir_set_pos(struct dir_context *ctx, loff_t pos);
 int qtfs_shim_dir_emit(struct dir_context *ctx, const char *name, int len,

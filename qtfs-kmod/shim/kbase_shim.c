@@ -363,10 +363,6 @@ void qtfs_shim_init_completion(struct completion *c)
 	init_completion(c);
 }
 
-int qtfs_shim_fatal_signal_pending(void)
-{
-	return fatal_signal_pending(current);
-}
 
 #include "vfs_shim.c"
 #include "vfs_write_shim.c"

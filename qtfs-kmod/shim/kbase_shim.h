@@ -41,7 +41,6 @@ unsigned int qtfs_shim_nofs_save(void);
 void qtfs_shim_nofs_restore(unsigned int flags);
 void qtfs_shim_sock_nofs(struct socket *sock);
 void qtfs_shim_init_completion(struct completion *c);
-int qtfs_shim_fatal_signal_pending(void);
 
 /* vfs_shim.c */
 struct path;

@@ -539,13 +539,14 @@ impl<T: RemoteFs> Dentry<T> {
         unsafe { qtfs_shim_dentry_set_time(self.as_ptr(), now()) };
     }
 
-    /// Its parent (a counted reference).
-    pub(crate) fn parent(&self) -> DentryRef<T> {
+    /// Its parent (a counted reference); `dget_parent` never fails, the
+    /// `None` only keeps a null pointer from ever becoming a reference.
+    pub(crate) fn parent(&self) -> Option<DentryRef<T>> {
         // SAFETY: valid dentry (invariant); `dget_parent` returns a
-        // referenced dentry, never null.
+        // referenced dentry.
         let p = unsafe { bindings::dget_parent(self.as_ptr()) };
         // INVARIANT: the reference from `dget_parent` is ours.
-        DentryRef(NonNull::new(p).unwrap_or(NonNull::dangling()), PhantomData)
+        NonNull::new(p).map(|p| DentryRef(p, PhantomData))
     }
 
     /// Forces the next use to revalidate.
