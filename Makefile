@@ -49,6 +49,9 @@ unit:
 	@# The client's mount-option parsing, likewise.
 	rustc --edition 2021 --test qtfs-kmod/client/options.rs -o build/client-options-test
 	build/client-options-test
+	@# The modules' per-operation counters, likewise.
+	rustc --edition 2021 --test qtfs-kmod/kbase/stats.rs -o build/kbase-stats-test
+	build/kbase-stats-test
 
 vm-test: modules user
 	tests/rig/run-scenarios.sh $(T)

@@ -91,3 +91,26 @@ pub(crate) fn connection() -> Result<Arc<Conn>> {
         Ok(conn)
     })
 }
+
+/// The text of `/proc/fs/qtfs/status` (format: `docs/status.md`).
+pub(crate) struct Status;
+
+impl crate::kbase::status::StatusSource for Status {
+    fn write_status(out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        writeln!(out, "qtfs-status 1")?;
+        writeln!(out, "module client")?;
+        writeln!(out, "log_level {}", crate::kbase::log::level().name())?;
+        if let Some(c) = CLIENT.get() {
+            writeln!(out, "server {}", c.server)?;
+            let state = match c.conn.lock().as_ref() {
+                None => "none",
+                Some(conn) if conn.is_dead() => "dead",
+                Some(_) => "connected",
+            };
+            writeln!(out, "connection {}", state)?;
+        }
+        crate::transport::STATS.render(out, |op| {
+            crate::proto::Opcode::from_u16(op).map_or("unknown", |o| o.name())
+        })
+    }
+}

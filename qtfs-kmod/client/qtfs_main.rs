@@ -50,8 +50,10 @@ static QTFS_FS_TYPE: FsType = FsType::with_context(
 );
 
 struct QtfsModule {
-    // Dropped in this order: the type (no new mounts; none exist, or the
-    // module could not be unloading), then the client state.
+    // Dropped in this order: the status file, the type (no new mounts;
+    // none exist, or the module could not be unloading), then the client
+    // state.
+    _status: kbase::status::StatusFile,
     _fs: Registration,
     _client: client::Registration,
 }
@@ -66,12 +68,14 @@ impl kernel::Module for QtfsModule {
         }
         let client = client::Registration::new(cfg.server, key)?;
         let fs = Registration::register(&QTFS_FS_TYPE, module)?;
+        let status = kbase::status::StatusFile::create::<client::Status>(c_str!("fs/qtfs"))?;
         qinfo!(
             "loaded (server {}, log level {})",
             cfg.server,
             cfg.log_level.name()
         );
         Ok(QtfsModule {
+            _status: status,
             _fs: fs,
             _client: client,
         })

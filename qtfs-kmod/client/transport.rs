@@ -50,6 +50,9 @@ const SEND_TIMEOUT_MS: u32 = 30_000;
 /// How often the receive thread checks for a stop request.
 const RECV_WAIT_MS: u32 = 1000;
 
+/// Every request this module sent, by opcode (the status file shows them).
+pub(crate) static STATS: crate::kbase::stats::OpStats = crate::kbase::stats::OpStats::new();
+
 /// The caller of an operation, as the server must see it.
 pub(crate) type Creds = crate::kbase::cred::Ids;
 
@@ -205,6 +208,19 @@ impl Conn {
         req: &Request<'_>,
         f: impl FnOnce(&Reply<'_>) -> Result<R>,
     ) -> Result<R> {
+        let started = crate::kbase::sys::monotonic_ns();
+        let r = self.round_trip(creds, req, f);
+        let ok = r.is_ok();
+        STATS.record(req.opcode().to_u16(), crate::kbase::sys::monotonic_ns() - started, ok);
+        r
+    }
+
+    fn round_trip<R>(
+        &self,
+        creds: &Creds,
+        req: &Request<'_>,
+        f: impl FnOnce(&Reply<'_>) -> Result<R>,
+    ) -> Result<R> {
         let _nofs = NoFs::enter();
         let sh = &*self.shared;
         if sh.dead.load(Ordering::Acquire) {
@@ -268,6 +284,7 @@ impl Conn {
             return;
         }
         let id = sh.next_id.fetch_add(1, Ordering::Relaxed);
+        STATS.record_oneway(req.opcode().to_u16());
         if let Ok(frame) = encode(id, &Creds::ROOT, req) {
             let _ = self.send(frame.bytes());
         }

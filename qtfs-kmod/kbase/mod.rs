@@ -20,6 +20,8 @@
 //!   reading the current task's;
 //! - [`completion`]: a killable, bounded one-shot wait;
 //! - [`nofs`]: a scope whose allocations do not recurse into file systems;
+//! - [`stats`]: per-operation counters and latency histograms (pure);
+//! - [`status`]: the module's `/proc/fs/<module>/status` file;
 //! - `vfsc` (client only): the VFS objects a file system is handed, its
 //!   operation tables and its mount.
 //!
@@ -36,6 +38,8 @@ pub(crate) mod log;
 pub(crate) mod net;
 pub(crate) mod nofs;
 pub(crate) mod param;
+pub(crate) mod stats;
+pub(crate) mod status;
 pub(crate) mod sys;
 pub(crate) mod vfs;
 /// The VFS seen from a file system (the client only: its C half is

@@ -28,6 +28,13 @@ pub(crate) fn monotonic_ms() -> u64 {
     u64::try_from(ns).unwrap_or(0) / 1_000_000
 }
 
+/// Nanoseconds on the monotonic clock (`ktime_get`), for latencies.
+pub(crate) fn monotonic_ns() -> u64 {
+    // SAFETY: As in `monotonic_ms`.
+    let ns = unsafe { bindings::ktime_get() };
+    u64::try_from(ns).unwrap_or(0)
+}
+
 /// Whether a rate-limited line may be printed now: at most 10 per 5 s for
 /// the whole module (`__ratelimit`).
 pub(crate) fn ratelimit_ok() -> bool {

@@ -28,6 +28,9 @@ use kernel::alloc::KVVec;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
+/// Every request answered, by opcode (the status file shows them).
+pub(crate) static STATS: crate::kbase::stats::OpStats = crate::kbase::stats::OpStats::new();
+
 /// Reply buffer every worker keeps (every reply without data fits).
 const SMALL: usize = 4096;
 /// Largest buffer kept between requests.
@@ -73,6 +76,7 @@ pub(crate) fn worker(shared: &Arc<Shared>, stop: &StopToken, slot: usize) -> i32
             return 0;
         };
         let len = job.body.len();
+        let started = crate::kbase::sys::monotonic_ns();
         let (mut n, err) = answer(
             shared,
             &job.header,
@@ -84,6 +88,11 @@ pub(crate) fn worker(shared: &Arc<Shared>, stop: &StopToken, slot: usize) -> i32
         // No Cancel can signal this thread after `done_running`; a signal
         // one sent before is flushed here, before the reply is sent (a send
         // that has to wait with a signal pending would fail).
+        STATS.record(
+            job.header.opcode,
+            crate::kbase::sys::monotonic_ns() - started,
+            err.is_none(),
+        );
         let cancelled = shared.done_running(slot);
         stop.clear_interrupt();
         if cancelled && err == Some(Errno::EINTR) {

@@ -25,6 +25,7 @@ mod ops;
 #[path = "../proto/src/lib.rs"]
 mod proto;
 mod session;
+mod status;
 mod tables;
 
 use kbase::config::Role;
@@ -48,8 +49,10 @@ module! {
 }
 
 struct QtfsServer {
-    // Dropped in this order: the listener (every session and worker
-    // stopped), then the parameter handler, then the exports.
+    // Dropped in this order: the status file, the listener (every session
+    // and worker stopped), then the parameter handler, then the exports.
+    status: Option<kbase::status::StatusFile>,
+    _status_info: kbase::sys::GlobalGuard<status::StatusInfo>,
     listener: Option<listener::Listener>,
     hook: Option<kbase::param::ExportsHook>,
     exports: Arc<exports::Exports>,
@@ -70,11 +73,15 @@ impl kernel::Module for QtfsServer {
             GFP_KERNEL,
         )?;
         let listener = listener::Listener::start(cfg.server, server_cfg)?;
+        let status_info = status::INFO.set(KBox::pin(status::StatusInfo { listen: cfg.server }, GFP_KERNEL)?);
+        let status = kbase::status::StatusFile::create::<status::Status>(kernel::c_str!("fs/qtfs_server"))?;
         if auth_key.is_none() {
             qwarn!("no qtfs_auth_key set: every connection will be refused");
         }
         qinfo!("loaded (log level {})", cfg.log_level.name());
         Ok(QtfsServer {
+            status: Some(status),
+            _status_info: status_info,
             listener: Some(listener),
             hook: Some(hook),
             exports,
@@ -85,6 +92,7 @@ impl kernel::Module for QtfsServer {
 impl Drop for QtfsServer {
     fn drop(&mut self) {
         qinfo!("unloading");
+        drop(self.status.take());
         drop(self.listener.take());
         drop(self.hook.take());
         self.exports.remove_all();

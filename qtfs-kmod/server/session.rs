@@ -546,6 +546,13 @@ impl Sessions {
                 *slot = None;
             }
         }
+        self.publish_count();
+    }
+
+    /// Tells the status file how many sessions are open.
+    fn publish_count(&self) {
+        let open = self.slots.iter().filter(|s| s.is_some()).count();
+        crate::status::SESSIONS.store(open, core::sync::atomic::Ordering::Relaxed);
     }
 
     /// Serves `stream` in a new session, or closes it when the table is
@@ -561,6 +568,7 @@ impl Sessions {
             Ok(s) => *slot = Some(s),
             Err(e) => qwarn!("cannot serve {}: error {}", peer, e.to_errno()),
         }
+        self.publish_count();
     }
 
     /// Stops and closes every session; returns how many were still open.
@@ -573,6 +581,7 @@ impl Sessions {
                 }
             }
         }
+        self.publish_count();
         open
     }
 }

@@ -23,6 +23,8 @@
 #include <linux/jiffies.h>
 #include <linux/moduleparam.h>
 #include <linux/net.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
 #include <linux/ratelimit.h>
 #include <linux/sched/signal.h>
 #include <linux/string.h>
@@ -363,6 +365,42 @@ void qtfs_shim_init_completion(struct completion *c)
 	init_completion(c);
 }
 
+
+/* --- the status file, /proc/<dir>/status (kbase/status.rs) */
+
+static qtfs_shim_status_fn qtfs_status_show;
+static struct proc_dir_entry *qtfs_status_dir;
+
+static int qtfs_status_seq_show(struct seq_file *m, void *v)
+{
+	return qtfs_status_show(m);
+}
+
+int qtfs_shim_status_create(const char *dir, qtfs_shim_status_fn show)
+{
+	struct proc_dir_entry *d = proc_mkdir(dir, NULL);
+
+	if (!d)
+		return -ENOMEM;
+	qtfs_status_show = show;
+	if (!proc_create_single("status", 0444, d, qtfs_status_seq_show)) {
+		proc_remove(d);
+		return -ENOMEM;
+	}
+	qtfs_status_dir = d;
+	return 0;
+}
+
+void qtfs_shim_status_remove(void)
+{
+	proc_remove(qtfs_status_dir);
+	qtfs_status_dir = NULL;
+}
+
+int qtfs_shim_seq_write(void *m, const void *buf, size_t len)
+{
+	return seq_write(m, buf, len);
+}
 
 #include "vfs_shim.c"
 #include "vfs_write_shim.c"

@@ -21,6 +21,11 @@ int qtfs_shim_param_root_squash(void);
 void qtfs_shim_wipe_auth_key(void);
 int qtfs_shim_ratelimit(void);
 
+typedef int (*qtfs_shim_status_fn)(void *seq_file);
+int qtfs_shim_status_create(const char *dir, qtfs_shim_status_fn show);
+void qtfs_shim_status_remove(void);
+int qtfs_shim_seq_write(void *m, const void *buf, size_t len);
+
 struct task_struct;
 void qtfs_shim_allow_sigint(void);
 void qtfs_shim_flush_signals(void);
