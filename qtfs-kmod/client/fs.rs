@@ -49,6 +49,9 @@ impl RemoteFs for Qtfs {
     fn statfs(d: &Dentry<Self>) -> Result<FsStat> {
         vfs_super::statfs(d)
     }
+    fn show_options(sb: &SuperBlock<Self>, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        vfs_super::show_options(sb, out)
+    }
     fn evict(inode: &Inode<Self>) {
         let n = inode.data();
         forget(inode.sb().info(), n.id(), n.nlookup.swap(0, Ordering::AcqRel));

@@ -44,6 +44,9 @@ pub(crate) struct Node {
     /// A writable open that write-back of mmap'ed pages uses.
     #[pin]
     pub(crate) writeback: SpinLock<Option<Arc<OpenState>>>,
+    /// A symlink made here by splice rule `n` (`vfs_proc`), with no node
+    /// on the server.
+    pub(crate) spliced: Option<usize>,
 }
 
 impl Node {
@@ -57,6 +60,23 @@ impl Node {
             pseudo: AtomicBool::new(attr.flags.contains(NodeFlags::PSEUDO)),
             blksize: AtomicU64::new(u64::from(attr.blksize)),
             writeback <- new_spinlock!(None),
+            spliced: None,
+        }? Error)
+    }
+
+    /// The node of a symlink that splice rule `rule` makes (no server
+    /// node, so no lookup reference to give back).
+    pub(crate) fn spliced(rule: usize, attr: WireAttr) -> impl PinInit<Node, Error> {
+        try_pin_init!(Node {
+            id: AtomicU64::new(0),
+            nlookup: AtomicU64::new(0),
+            attr_time: AtomicUsize::new(now()),
+            data_version: AtomicU64::new(0),
+            pages_stale: AtomicBool::new(false),
+            pseudo: AtomicBool::new(true),
+            blksize: AtomicU64::new(u64::from(attr.blksize)),
+            writeback <- new_spinlock!(None),
+            spliced: Some(rule),
         }? Error)
     }
 

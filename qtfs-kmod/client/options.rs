@@ -4,6 +4,10 @@
 //! `nosuid`, `noexec`, ...) before they reach here.
 #![forbid(unsafe_code)]
 
+#[path = "splice.rs"]
+pub(crate) mod splice;
+use splice::Splice;
+
 /// How long cached attributes and names are trusted, by default (ms).
 pub(crate) const DEFAULT_ACTIMEO_MS: u32 = 1000;
 /// Longest `actimeo` accepted (seconds).
@@ -17,6 +21,9 @@ pub(crate) struct Options {
     /// Cache regular files' pages (`cache=none` turns it off: every read
     /// and write goes to the server).
     pub(crate) page_cache: bool,
+    /// `-o proc`, `localproc=`, `splice=`: the HOST's /proc with the
+    /// caller's own entries from the DPU's.
+    pub(crate) splice: Splice,
 }
 
 impl Default for Options {
@@ -24,6 +31,7 @@ impl Default for Options {
         Options {
             actimeo_ms: DEFAULT_ACTIMEO_MS,
             page_cache: true,
+            splice: Splice::default(),
         }
     }
 }
@@ -34,6 +42,7 @@ pub(crate) enum OptionError {
     Unknown,
     NeedsValue,
     BadValue,
+    Splice(splice::SpliceError),
 }
 
 impl OptionError {
@@ -42,6 +51,7 @@ impl OptionError {
             OptionError::Unknown => "unknown option",
             OptionError::NeedsValue => "needs a value",
             OptionError::BadValue => "bad value",
+            OptionError::Splice(e) => e.why(),
         }
     }
 }
@@ -54,7 +64,8 @@ fn decimal(v: &[u8]) -> Option<u32> {
 }
 
 impl Options {
-    /// Applies one option: `actimeo=<seconds 0..=3600>`, `cache=none|loose`.
+    /// Applies one option: `actimeo=<seconds 0..=3600>`, `cache=none|loose`,
+    /// `proc`, `localproc=<path>`, `splice=<name>:<action>`.
     pub(crate) fn apply(&mut self, key: &[u8], value: Option<&[u8]>) -> Result<(), OptionError> {
         match key {
             b"actimeo" => {
@@ -67,6 +78,20 @@ impl Options {
                 b"loose" => self.page_cache = true,
                 _ => return Err(OptionError::BadValue),
             },
+            b"proc" => {
+                if value.is_some() {
+                    return Err(OptionError::BadValue);
+                }
+                self.splice.enable().map_err(OptionError::Splice)?;
+            }
+            b"localproc" => {
+                let v = value.ok_or(OptionError::NeedsValue)?;
+                self.splice.set_local_proc(v).map_err(OptionError::Splice)?;
+            }
+            b"splice" => {
+                let v = value.ok_or(OptionError::NeedsValue)?;
+                self.splice.add(v).map_err(OptionError::Splice)?;
+            }
             _ => {
                 return Err(OptionError::Unknown);
             }
@@ -103,5 +128,20 @@ mod tests {
         assert_eq!(o.apply(b"cache", Some(b"maybe")), Err(OptionError::BadValue));
         assert_eq!(o, Options::default());
         assert_eq!(OptionError::Unknown.why(), "unknown option");
+    }
+
+    #[test]
+    fn proc_options() {
+        let mut o = Options::default();
+        assert!(!o.splice.enabled);
+        o.apply(b"proc", None).unwrap();
+        o.apply(b"localproc", Some(b"/local_proc")).unwrap();
+        o.apply(b"splice", Some(b"net:local")).unwrap();
+        assert!(o.splice.enabled);
+        assert_eq!(o.splice.local_proc.as_bytes(), b"/local_proc");
+        assert_eq!(o.splice.rules().count(), 4);
+        assert_eq!(o.apply(b"proc", Some(b"1")), Err(OptionError::BadValue));
+        assert_eq!(o.apply(b"splice", None), Err(OptionError::NeedsValue));
+        assert!(matches!(o.apply(b"splice", Some(b"x")), Err(OptionError::Splice(_))));
     }
 }

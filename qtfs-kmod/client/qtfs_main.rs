@@ -25,6 +25,7 @@ mod vfs_dentry;
 mod vfs_dir;
 mod vfs_file;
 mod vfs_inode;
+mod vfs_proc;
 mod vfs_super;
 mod vfs_xattr;
 

@@ -195,6 +195,11 @@ impl Conn {
         self.shared.dead.load(Ordering::Acquire)
     }
 
+    /// Whether both sides negotiated `op`.
+    pub(crate) fn allows(&self, op: crate::proto::Opcode) -> bool {
+        self.shared.negotiated.allows(op)
+    }
+
     /// The server it talks to.
     pub(crate) fn server(&self) -> SockAddr {
         self.server

@@ -18,7 +18,7 @@ use crate::node::{apply, apply_own, refresh, OpenState};
 use crate::kbase::vfsc::Created;
 use crate::node::inode_for;
 use crate::proto::{
-    CreateRequest, Permissions,
+    CreateRequest, Permissions, ReadFileRequest,
     Data, FallocFlags, FallocateRequest, FsyncRequest, IoSize, OpenFlags, OpenRequest, ReadRequest, ReleaseRequest, Reply,
     Request, WriteRequest, MAX_IO_SIZE,
 };
@@ -32,8 +32,30 @@ use kernel::sync::Arc;
 
 /// Per open file.
 pub(crate) struct Open {
+    /// The server's open file; its handle is [`NO_HANDLE`] for a pseudo
+    /// file read whole at open.
     pub(crate) state: Arc<OpenState>,
+    /// A read-only pseudo file's bytes from offset 0, as one `ReadFile`
+    /// gave them at open (the per-open snapshot a local `seq_file` reader
+    /// gets).
+    snapshot: Option<Snapshot>,
 }
+
+struct Snapshot {
+    data: KVVec<u8>,
+    /// The file ended within `data` (otherwise reads past it go to the
+    /// server through the handle).
+    complete: bool,
+}
+
+/// The handle of an open file that has none on the server (the server
+/// never hands out 0).
+pub(crate) const NO_HANDLE: u64 = 0;
+
+/// Most bytes of a pseudo file that `ReadFile` brings at open: every
+/// /proc, /sys and cgroup file the management plane reads in one go is
+/// far smaller; a larger one reads the rest through a handle.
+const SNAPSHOT_MAX: u32 = 128 << 10;
 
 /// The open flags the server is told: access mode and the ones that
 /// change what the HOST's file does. `O_CREAT`, `O_EXCL` and `O_TRUNC` were
@@ -51,6 +73,85 @@ pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>>
         bits = 0o200000;
     }
     let flags = OpenFlags::from_bits(bits).ok_or(EINVAL)?;
+    if reads_whole_at_open(inode, file.flags()) {
+        return open_snapshot(inode, creds, flags);
+    }
+    let open = open_handle(inode, creds, flags)?;
+    // Close-to-open: pages cached before the HOST changed the file go.
+    if inode.kind() == Kind::Regular && inode.data().pages_stale.swap(false, Ordering::AcqRel) {
+        inode.write_and_wait(0, i64::MAX)?;
+        let _ = inode.invalidate_pages(0, i64::MAX);
+    }
+    Ok(open)
+}
+
+/// A pseudo file opened only for reading (without `O_DIRECT`) is read
+/// whole at open: open, read to the end and close cost one round trip.
+fn reads_whole_at_open(inode: &Inode<Qtfs>, open_flags: u32) -> bool {
+    inode.kind() == Kind::Regular
+        && inode.data().is_pseudo()
+        && open_flags & (0o3 | 0o40000) == 0
+        && info(inode).conn.allows(crate::proto::Opcode::ReadFile)
+}
+
+/// Opens a pseudo file by reading it whole (`ReadFile`); one larger than
+/// [`SNAPSHOT_MAX`] also gets a handle for the rest.
+fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
+    let max_size = IoSize::new(SNAPSHOT_MAX).ok_or(EINVAL)?;
+    let r = info(inode).conn.call(
+        &creds,
+        &Request::ReadFile(ReadFileRequest {
+            node: inode.data().id(),
+            max_size,
+        }),
+        |r| match r {
+            Reply::ReadFile(f) => {
+                let bytes = f.data.as_bytes();
+                let mut v = KVVec::with_capacity(bytes.len(), GFP_KERNEL)?;
+                v.extend_from_slice(bytes, GFP_KERNEL)?;
+                Ok((v, f.eof))
+            }
+            _ => Err(EIO),
+        },
+    );
+    let (data, complete) = match r {
+        Ok(v) => v,
+        // The open itself failed: a plain open would fail the same way.
+        Err(e) if open_errors().contains(&e) => return Err(e),
+        // Reading failed (EIO, EAGAIN, EINVAL...): as on the HOST the open
+        // succeeds, and the reads get the errors.
+        Err(_) => return open_handle(inode, creds, flags),
+    };
+    let mut open = if complete {
+        KBox::new(
+            Open {
+                state: Arc::new(
+                    OpenState {
+                        handle: NO_HANDLE,
+                        creds,
+                        writable: false,
+                    },
+                    GFP_KERNEL,
+                )?,
+                snapshot: None,
+            },
+            GFP_KERNEL,
+        )?
+    } else {
+        open_handle(inode, creds, flags)?
+    };
+    open.snapshot = Some(Snapshot { data, complete });
+    Ok(open)
+}
+
+/// Errors of `ReadFile` that come from opening, not reading, the file.
+fn open_errors() -> [kernel::error::Error; 7] {
+    use kernel::error::code::{EACCES, EISDIR, ENODEV, ENOENT, ENXIO, EPERM};
+    [EACCES, EPERM, ENOENT, ENXIO, EISDIR, ENODEV, crate::kbase::errno::estale()]
+}
+
+/// Opens a handle on the server.
+fn open_handle(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
     let (handle, attr) = info(inode).conn.call(
         &creds,
         &Request::Open(OpenRequest {
@@ -63,13 +164,7 @@ pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>>
         },
     )?;
     apply(inode, &attr);
-    let open = new_open(inode, handle, creds, flags.access_mode() != 0)?;
-    // Close-to-open: pages cached before the HOST changed the file go.
-    if inode.kind() == Kind::Regular && inode.data().pages_stale.swap(false, Ordering::AcqRel) {
-        inode.write_and_wait(0, i64::MAX)?;
-        let _ = inode.invalidate_pages(0, i64::MAX);
-    }
-    Ok(open)
+    new_open(inode, handle, creds, flags.access_mode() != 0)
 }
 
 /// The open state of a new handle: registered for write-back if writable.
@@ -94,7 +189,13 @@ fn new_open(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> R
             *wb = Some(state.clone());
         }
     }
-    Ok(KBox::new(Open { state }, GFP_KERNEL)?)
+    Ok(KBox::new(
+        Open {
+            state,
+            snapshot: None,
+        },
+        GFP_KERNEL,
+    )?)
 }
 
 /// `open(O_CREAT)` of a name not known to exist: `Create` makes and opens
@@ -144,6 +245,9 @@ pub(crate) fn create_open(
 }
 
 fn release_handle(inode: &Inode<Qtfs>, handle: u64) {
+    if handle == NO_HANDLE {
+        return;
+    }
     info(inode)
         .conn
         .send_oneway(&Request::Release(ReleaseRequest { handle }));
@@ -176,6 +280,10 @@ pub(crate) fn flush(file: &File<Qtfs>) -> Result {
 pub(crate) fn fsync(file: &File<Qtfs>, start: i64, end: i64, datasync: bool) -> Result {
     let inode = file.inode();
     let open = file.open().ok_or(EBADF)?;
+    if open.state.handle == NO_HANDLE {
+        // As fsync of a local /proc or /sys file: they have none.
+        return Err(EINVAL);
+    }
     if inode.kind() == Kind::Regular {
         inode.write_and_wait(start, end)?;
     }
@@ -243,6 +351,16 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         return io.read_cached();
     }
     let mut total = 0usize;
+    if let Some(snap) = open.snapshot.as_ref() {
+        let pos = usize::try_from(io.pos()).map_err(|_| EINVAL)?;
+        if let Some(rest) = snap.data.get(pos..) {
+            total = io.copy_out(rest);
+            io.set_pos((pos + total) as i64);
+        }
+        if snap.complete || io.remaining() == 0 || total < snap.data.len().saturating_sub(pos) {
+            return Ok(total);
+        }
+    }
     let mut buf = KVVec::from_elem(0u8, io.remaining().min(MAX_IO_SIZE as usize), GFP_KERNEL)?;
     while io.remaining() > 0 {
         let chunk = io.remaining().min(buf.len());

@@ -58,6 +58,9 @@ pub(crate) fn remote_lookup(dir: &Inode<Qtfs>, name: &[u8]) -> Result<Option<(u6
 }
 
 pub(crate) fn lookup(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>) -> Result<Option<InodeRef<Qtfs>>> {
+    if let Some(rule) = crate::vfs_proc::rule_at(dir, d.name()) {
+        return Ok(Some(crate::vfs_proc::spliced_inode(dir, rule)?));
+    }
     match remote_lookup(dir, d.name())? {
         None => Ok(None),
         Some((node, a)) => Ok(Some(inode_for(dir.sb(), node, &a)?)),
@@ -243,6 +246,10 @@ fn time_update(valid: u32, set_bit: u32, now_bit: u32, t: (i64, u32)) -> Result<
 
 pub(crate) fn setattr(d: &Dentry<Qtfs>, a: &SetAttr) -> Result {
     let inode = d.inode().ok_or(ENOENT)?;
+    if inode.data().spliced.is_some() {
+        // As chmod of procfs's own `self`.
+        return Err(kernel::error::code::EPERM);
+    }
     let mut mask = SetAttrMask::default();
     let v = a.valid;
     for (bit, m) in [
@@ -289,13 +296,16 @@ pub(crate) fn setattr(d: &Dentry<Qtfs>, a: &SetAttr) -> Result {
 }
 
 pub(crate) fn getattr(inode: &Inode<Qtfs>, _mask: u32, flags: u32) -> Result {
-    if flags & AT_STATX_DONT_SYNC != 0 {
+    if flags & AT_STATX_DONT_SYNC != 0 || inode.data().spliced.is_some() {
         return Ok(());
     }
     refresh(inode, flags & AT_STATX_FORCE_SYNC != 0)
 }
 
 pub(crate) fn get_link(inode: &Inode<Qtfs>) -> Result<KVec<u8>> {
+    if let Some(rule) = inode.data().spliced {
+        return crate::vfs_proc::target(inode, rule);
+    }
     info(inode).conn.call(
         &Creds::current(),
         &Request::Readlink(ReadlinkRequest {

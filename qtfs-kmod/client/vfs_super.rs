@@ -27,6 +27,18 @@ pub(crate) struct SuperInfo {
     root_attr: WireAttr,
 }
 
+impl SuperInfo {
+    /// The node id of the mount's root.
+    pub(crate) fn root_node(&self) -> u64 {
+        self.root_node
+    }
+
+    /// The root's attributes when it was mounted.
+    pub(crate) fn root_attr(&self) -> &WireAttr {
+        &self.root_attr
+    }
+}
+
 /// `-o key[=value]`.
 pub(crate) fn param(m: &mut MountOpts, key: &[u8], value: Option<&[u8]>) -> Result {
     m.opts.apply(key, value).map_err(|e| {
@@ -81,6 +93,51 @@ pub(crate) fn new_super(m: &mut MountOpts, source: &[u8]) -> Result<(KBox<SuperI
 pub(crate) fn root(sb: &SuperBlock<Qtfs>) -> Result<InodeRef<Qtfs>> {
     let info: &SuperInfo = sb.info();
     inode_for(sb, info.root_node, &info.root_attr)
+}
+
+/// `actimeo` and `cache` when not the default; with `proc`, the procfs
+/// path and every rule (escaped as /proc/mounts requires).
+pub(crate) fn show_options(sb: &SuperBlock<Qtfs>, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+    let o = &sb.info().opts;
+    let d = Options::default();
+    if o.actimeo_ms != d.actimeo_ms {
+        write!(out, ",actimeo={}", o.actimeo_ms / 1000)?;
+    }
+    if !o.page_cache {
+        out.write_str(",cache=none")?;
+    }
+    if !o.splice.enabled {
+        return Ok(());
+    }
+    out.write_str(",proc,localproc=")?;
+    escaped(out, o.splice.local_proc.as_bytes())?;
+    for (_, rule) in o.splice.rules() {
+        out.write_str(",splice=")?;
+        escaped(out, rule.name.as_bytes())?;
+        out.write_str(":")?;
+        match &rule.action {
+            crate::options::splice::Action::Host => out.write_str("host")?,
+            crate::options::splice::Action::Local => out.write_str("local")?,
+            crate::options::splice::Action::Link(t) => {
+                out.write_str("link=")?;
+                escaped(out, t.as_bytes())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Bytes as /proc/mounts shows them: space, tab, newline, backslash,
+/// comma and anything not printable ASCII as `\ooo`.
+fn escaped(out: &mut dyn core::fmt::Write, v: &[u8]) -> core::fmt::Result {
+    for &c in v {
+        if c.is_ascii_graphic() && c != b'\\' && c != b',' {
+            out.write_char(c as char)?;
+        } else {
+            write!(out, "\\{:03o}", c)?;
+        }
+    }
+    Ok(())
 }
 
 /// A remount may change nothing of ours (the VFS applies `ro`/`rw`).

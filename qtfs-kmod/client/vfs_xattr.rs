@@ -21,6 +21,9 @@ fn info(i: &Inode<Qtfs>) -> &SuperInfo {
 }
 
 pub(crate) fn get(inode: &Inode<Qtfs>, name: &[u8], buf: Option<&mut [u8]>) -> Result<usize> {
+    if inode.data().spliced.is_some() {
+        return Err(crate::kbase::errno::eopnotsupp());
+    }
     let name = XattrName::new(name).ok_or_else(enametoolong)?;
     let want = buf.as_ref().map_or(0, |b| b.len()).min(crate::proto::MAX_XATTR_VALUE_LEN as usize);
     let size = XattrSize::new(want as u32).ok_or(EINVAL)?;
@@ -46,6 +49,9 @@ pub(crate) fn get(inode: &Inode<Qtfs>, name: &[u8], buf: Option<&mut [u8]>) -> R
 }
 
 pub(crate) fn set(inode: &Inode<Qtfs>, name: &[u8], value: Option<&[u8]>, flags: u32) -> Result {
+    if inode.data().spliced.is_some() {
+        return Err(crate::kbase::errno::eopnotsupp());
+    }
     let name = XattrName::new(name).ok_or_else(enametoolong)?;
     let creds = Creds::current();
     let req = match value {
@@ -69,6 +75,9 @@ pub(crate) fn set(inode: &Inode<Qtfs>, name: &[u8], value: Option<&[u8]>, flags:
 }
 
 pub(crate) fn list(inode: &Inode<Qtfs>, buf: Option<&mut [u8]>) -> Result<usize> {
+    if inode.data().spliced.is_some() {
+        return Ok(0);
+    }
     let want = buf.as_ref().map_or(0, |b| b.len()).min(crate::proto::MAX_XATTR_LIST_LEN as usize);
     let size = XattrListSize::new(want as u32).ok_or(EINVAL)?;
     let req = Request::ListXattr(ListXattrRequest {

@@ -120,3 +120,17 @@ pub(crate) fn current_ids() -> Ids {
     ids.ngroups = usize::try_from(n).unwrap_or(0).min(MAX_GROUPS);
     ids
 }
+
+extern "C" {
+    fn qtfs_shim_current_pids(tgid: *mut u32, tid: *mut u32);
+}
+
+/// The current task's thread-group id (what `getpid()` returns) and
+/// thread id, as its own pid namespace numbers them.
+pub(crate) fn current_pids() -> (u32, u32) {
+    let (mut tgid, mut tid) = (0u32, 0u32);
+    // SAFETY: both pointers are valid for writes; the shim only reads
+    // `current`'s pids.
+    unsafe { qtfs_shim_current_pids(&mut tgid, &mut tid) };
+    (tgid, tid)
+}

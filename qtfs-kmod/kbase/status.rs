@@ -48,6 +48,19 @@ impl Write for SeqWriter {
     }
 }
 
+/// Runs `f` with a writer into the `seq_file` `m` (for other show
+/// callbacks, such as a super block's `show_options`).
+///
+/// # Safety
+///
+/// `m` is a `seq_file` being filled by the caller's show callback, valid
+/// for the duration of this call.
+pub(crate) unsafe fn write_seq(m: *mut c_void, f: impl FnOnce(&mut dyn Write) -> fmt::Result) {
+    // INVARIANT: `m` is the live `seq_file` of this show call.
+    let mut w = SeqWriter { m };
+    let _ = f(&mut w);
+}
+
 /// The show callback the shim's `single_open` calls.
 ///
 /// # Safety

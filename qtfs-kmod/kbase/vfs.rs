@@ -140,6 +140,7 @@ extern "C" {
         flags: c_uint,
     ) -> c_int;
     fn qtfs_shim_open(p: *const RawPath, flags: c_int, err: *mut c_int) -> *mut RawFile;
+    fn qtfs_shim_path_stale(p: *const RawPath) -> c_int;
     fn qtfs_shim_create(
         dir: *const RawPath,
         name: *const c_char,
@@ -416,6 +417,15 @@ impl Path {
     /// `O_CREAT`/`O_EXCL` ignored): permission for the access mode, a
     /// symlink `ELOOP`, a directory not writable, `O_TRUNC` truncating a
     /// regular file. A FIFO open may block (interruptibly).
+    /// Whether the file system says this name no longer stands for this
+    /// file (its `d_revalidate` fails: a process that exited, a removed
+    /// cgroup), as a local path walk would have found.
+    pub(crate) fn is_stale(&self) -> bool {
+        // SAFETY: `self.0` is a valid path (invariant); `d_revalidate`
+        // may sleep, and this runs in a worker thread's process context.
+        unsafe { qtfs_shim_path_stale(self.raw()) != 0 }
+    }
+
     pub(crate) fn open(&self, flags: u32) -> Result<File> {
         let mut err: c_int = 0;
         // SAFETY: `self.0` is a valid path (invariant); `err` is valid.

@@ -331,6 +331,7 @@ where
                 return Err(Errno::EROFS);
             }
             let flags = host_open_flags(o.flags)?;
+            refuse_stale(&n.path)?;
             let file = n.path.open(flags).map_err(errno)?;
             let attr = attr_of(&n.path, &n.export)?;
             let handle = ctx.shared.tables.lock().add_handle(file, n)?;
@@ -639,6 +640,7 @@ where
             let max = r.max_size.get() as usize;
             // One byte more than asked tells whether the file ended.
             let buf = ctx.scratch.get_mut(..max + 1).ok_or(Errno::ENOMEM)?;
+            refuse_stale(&n.path)?;
             let file = n.path.open(OpenFlags::O_NONBLOCK.bits()).map_err(errno)?;
             if file.is_dir() {
                 return Err(Errno::EISDIR);
@@ -659,6 +661,16 @@ where
         }
         _ => Err(Errno::EOPNOTSUPP),
     }
+}
+
+/// `ESTALE` for a node whose name went away (a process that exited, a
+/// removed cgroup): the client then walks the path again, as the HOST's
+/// own open would have, instead of reading a dead file.
+fn refuse_stale(path: &crate::kbase::vfs::Path) -> Result<(), Errno> {
+    if path.is_stale() {
+        return Err(Errno::ESTALE);
+    }
+    Ok(())
 }
 
 /// Scratch bytes request `req` needs (read data, entries, link targets,

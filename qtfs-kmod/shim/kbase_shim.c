@@ -366,6 +366,14 @@ void qtfs_shim_init_completion(struct completion *c)
 }
 
 
+/* --- the calling task's ids, as its own pid namespace sees them */
+
+void qtfs_shim_current_pids(u32 *tgid, u32 *tid)
+{
+	*tgid = task_tgid_vnr(current);
+	*tid = task_pid_vnr(current);
+}
+
 /* --- the status file, /proc/<dir>/status (kbase/status.rs) */
 
 static qtfs_shim_status_fn qtfs_status_show;

@@ -21,6 +21,8 @@ int qtfs_shim_param_root_squash(void);
 void qtfs_shim_wipe_auth_key(void);
 int qtfs_shim_ratelimit(void);
 
+void qtfs_shim_current_pids(u32 *tgid, u32 *tid);
+
 typedef int (*qtfs_shim_status_fn)(void *seq_file);
 int qtfs_shim_status_create(const char *dir, qtfs_shim_status_fn show);
 void qtfs_shim_status_remove(void);
@@ -127,6 +129,7 @@ struct path *qtfs_shim_link(const struct path *old, const struct path *dir,
 int qtfs_shim_remove(const struct path *dir, const char *name, int is_dir);
 int qtfs_shim_rename(const struct path *odir, const char *oname,
 		     const struct path *ndir, const char *nname, unsigned int flags);
+int qtfs_shim_path_stale(const struct path *p);
 struct file *qtfs_shim_open(const struct path *p, int flags, int *err);
 struct file *qtfs_shim_create(const struct path *dir, const char *name, int flags,
 			      u32 mode, int *err);

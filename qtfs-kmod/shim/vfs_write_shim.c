@@ -374,6 +374,18 @@ drop:
  * for the owner only; O_TRUNC truncates a regular file after the open. A
  * FIFO open may block until a peer opens the other end (interruptible).
  */
+int qtfs_shim_path_stale(const struct path *p)
+{
+	struct dentry *d = p->dentry;
+
+	/* Only file systems that revalidate (procfs, kernfs) have names that
+	 * die under an open: an unlinked tmpfs file is still openable through
+	 * /proc/<pid>/fd, so unhashed alone is not stale. */
+	if (d->d_flags & DCACHE_OP_REVALIDATE)
+		return d->d_op->d_revalidate(d, 0) <= 0;
+	return 0;
+}
+
 struct file *qtfs_shim_open(const struct path *p, int flags, int *err)
 {
 	struct mnt_idmap *idmap = mnt_idmap(p->mnt);

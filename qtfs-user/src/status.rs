@@ -1,6 +1,9 @@
 //! What `qtfsctl status` reports: the modules' state and parameters from
-//! sysfs, the `qtfs` file system type and qtfs mounts from procfs. Every path
-//! is read beneath a root directory so that tests can use a fake tree.
+//! sysfs, their runtime state and per-operation counters from their status
+//! files (`/proc/fs/<module>/status`, format in docs/status.md), the `qtfs`
+//! file system type and qtfs mounts (with their /proc splice rules) from
+//! procfs. Every path is read beneath a root directory so that tests can use
+//! a fake tree.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +26,87 @@ pub struct ModuleStatus {
     /// How many users hold the module (mounts, open connections).
     pub refcount: Option<u32>,
     pub parameters: BTreeMap<String, String>,
+    /// What the module's status file says, while loaded.
+    pub runtime: Option<Runtime>,
+}
+
+/// A module's status file: its `key value` lines and its counters.
+#[derive(Debug, Serialize, PartialEq, Eq, Default)]
+pub struct Runtime {
+    /// `log_level`, `server`/`connection` (client), `listen`/`sessions`
+    /// (server)...
+    pub info: BTreeMap<String, String>,
+    /// Requests answered, all opcodes together.
+    pub round_trips: u64,
+    pub ops: Vec<OpCounters>,
+}
+
+/// One opcode's counters.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct OpCounters {
+    pub name: String,
+    pub calls: u64,
+    pub errors: u64,
+    /// Sent without awaiting a reply (Forget, Release, Cancel).
+    pub oneway: u64,
+    pub total_us: u64,
+    /// Latency buckets: bucket 0 under 1 µs, bucket i in [2^(i-1), 2^i) µs.
+    pub histogram_us: Vec<u64>,
+}
+
+impl OpCounters {
+    /// The upper bound (µs) of the bucket holding the `q` quantile.
+    pub fn quantile_us(&self, q: f64) -> Option<u64> {
+        let total: u64 = self.histogram_us.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let want = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, n) in self.histogram_us.iter().enumerate() {
+            seen += n;
+            if seen >= want {
+                return Some(1u64 << i);
+            }
+        }
+        None
+    }
+}
+
+/// Parses a status file's text; unknown lines are ignored (newer modules
+/// may add some), malformed `op` lines too.
+pub fn parse_runtime(text: &str) -> Runtime {
+    let mut r = Runtime::default();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        match (f.next(), f.next()) {
+            (Some("op"), Some(name)) => {
+                let n: Vec<u64> = f.filter_map(|v| v.parse().ok()).collect();
+                if n.len() >= 4 {
+                    r.ops.push(OpCounters {
+                        name: name.to_owned(),
+                        calls: n[0],
+                        errors: n[1],
+                        oneway: n[2],
+                        total_us: n[3],
+                        histogram_us: n[4..].to_vec(),
+                    });
+                }
+            }
+            (Some("round_trips"), Some(v)) => r.round_trips = v.parse().unwrap_or(0),
+            (Some(key), Some(v)) if key != "qtfs-status" => {
+                let rest: Vec<&str> = f.collect();
+                let value = if rest.is_empty() {
+                    v.to_owned()
+                } else {
+                    format!("{v} {}", rest.join(" "))
+                };
+                r.info.insert(key.to_owned(), value);
+            }
+            _ => {}
+        }
+    }
+    r
 }
 
 /// One mounted qtfs file system.
@@ -78,9 +162,12 @@ fn read_module(root: &Path, role: Role) -> io::Result<ModuleStatus> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
+    let runtime =
+        read_optional(&root.join("proc/fs").join(name).join("status"))?.map(|t| parse_runtime(&t));
     Ok(ModuleStatus {
         role,
         name,
+        runtime,
         // A module that is built in has no initstate; ours never are.
         loaded: state.is_some(),
         state,
@@ -137,6 +224,9 @@ impl fmt::Display for Status {
                     for (key, value) in &module.parameters {
                         writeln!(f, "  {key} = {value}")?;
                     }
+                    if let Some(rt) = &module.runtime {
+                        write_runtime(f, rt)?;
+                    }
                 }
                 None => writeln!(f, "{:<12} not loaded", module.name)?,
             }
@@ -156,9 +246,47 @@ impl fmt::Display for Status {
                 "mount {} on {} ({})",
                 mount.source, mount.target, mount.options
             )?;
+            for rule in mount
+                .options
+                .split(',')
+                .filter_map(|o| o.strip_prefix("splice="))
+            {
+                writeln!(f, "  splice {rule}")?;
+            }
         }
         Ok(())
     }
+}
+
+fn write_runtime(f: &mut fmt::Formatter<'_>, rt: &Runtime) -> fmt::Result {
+    for (key, value) in &rt.info {
+        writeln!(f, "  {key}: {value}")?;
+    }
+    writeln!(f, "  round trips: {}", rt.round_trips)?;
+    if rt.ops.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        f,
+        "  {:<12} {:>10} {:>8} {:>8} {:>10} {:>10} {:>10}",
+        "operation", "calls", "errors", "oneway", "mean µs", "p50 ≤µs", "p99 ≤µs"
+    )?;
+    for op in &rt.ops {
+        let mean = op.total_us.checked_div(op.calls).unwrap_or(0);
+        let q = |x| op.quantile_us(x).map_or("-".to_owned(), |v| v.to_string());
+        writeln!(
+            f,
+            "  {:<12} {:>10} {:>8} {:>8} {:>10} {:>10} {:>10}",
+            op.name,
+            op.calls,
+            op.errors,
+            op.oneway,
+            mean,
+            q(0.5),
+            q(0.99)
+        )?;
+    }
+    Ok(())
 }
 
 fn format_role(role: Role) -> &'static str {
@@ -225,6 +353,48 @@ mod tests {
             "12345"
         );
         assert_eq!(json["filesystem_registered"], true);
+    }
+
+    #[test]
+    fn reads_the_status_file_and_splice_rules() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        write(r, "sys/module/qtfs/initstate", "live\n");
+        write(
+            r,
+            "proc/fs/qtfs/status",
+            "qtfs-status 1\nmodule client\nlog_level info\nserver 10.10.0.1:12345\n\
+             connection connected\nround_trips 5\n\
+             op Lookup 3 1 0 9000 0 0 0 0 0 0 0 0 0 0 0 0 3 0 0 0 0 0 0 0 0\n\
+             op Forget 0 0 2 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n\
+             op broken x\nsomething new here\n",
+        );
+        write(
+            r,
+            "proc/mounts",
+            "/proc /mnt/hp qtfs rw,proc,localproc=/proc,splice=self:link={pid},splice={pid}:local 0 0\n",
+        );
+        let status = read(r).unwrap();
+        let rt = status.modules[0].runtime.as_ref().unwrap();
+        assert_eq!(rt.info["connection"], "connected");
+        assert_eq!(rt.info["something"], "new here");
+        assert_eq!(rt.round_trips, 5);
+        assert_eq!(rt.ops.len(), 2);
+        assert_eq!(rt.ops[0].name, "Lookup");
+        assert_eq!(rt.ops[0].quantile_us(0.5), Some(4096));
+        assert_eq!(rt.ops[1].oneway, 2);
+        assert_eq!(rt.ops[1].quantile_us(0.5), None);
+        assert!(status.modules[1].runtime.is_none());
+        let text = status.to_string();
+        assert!(text.contains("  connection: connected"), "{text}");
+        assert!(text.contains("  splice {pid}:local"), "{text}");
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with("Lookup") && l.contains(" 3000 ")),
+            "{text}"
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        assert_eq!(json["modules"][0]["runtime"]["ops"][0]["calls"], 3);
     }
 
     #[test]

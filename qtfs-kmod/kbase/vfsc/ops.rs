@@ -86,6 +86,8 @@ pub(crate) trait RemoteFs: Sized + 'static {
     fn reconfigure(sb: &SuperBlock<Self>, m: &mut Self::Mount) -> Result;
 
     fn statfs(d: &Dentry<Self>) -> Result<FsStat>;
+    /// The mount's own options for /proc/mounts, each as `,key=value`.
+    fn show_options(sb: &SuperBlock<Self>, out: &mut dyn core::fmt::Write) -> core::fmt::Result;
     /// The inode leaves the cache (its pages are already gone).
     fn evict(inode: &Inode<Self>);
 

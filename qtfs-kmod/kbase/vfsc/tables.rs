@@ -90,6 +90,7 @@ impl<T: RemoteFs> Tables<T> {
         free_inode: Some(free_inode_cb::<T>),
         evict_inode: Some(evict_inode_cb::<T>),
         statfs: Some(statfs_cb::<T>),
+        show_options: Some(show_options_cb::<T>),
         // SAFETY: all-zero is a valid `super_operations` (no callbacks).
         ..unsafe { core::mem::zeroed() }
     };
@@ -213,6 +214,20 @@ unsafe extern "C" fn evict_inode_cb<T: RemoteFs>(inode: *mut bindings::inode) {
 /// # Safety
 ///
 /// `->statfs`.
+/// `->show_options`: the mount's own options in /proc/mounts.
+unsafe extern "C" fn show_options_cb<T: RemoteFs>(
+    m: *mut bindings::seq_file,
+    root: *mut bindings::dentry,
+) -> c_int {
+    // SAFETY: per the contract `root` is the mount's root dentry, alive
+    // (the mount is referenced) with its super block.
+    let d = unsafe { Dentry::<T>::from_raw(root) };
+    let Some(inode) = d.inode() else { return 0 };
+    // SAFETY: `m` is the seq_file this show call fills.
+    unsafe { crate::kbase::status::write_seq(m.cast(), |out| T::show_options(inode.sb(), out)) };
+    0
+}
+
 unsafe extern "C" fn statfs_cb<T: RemoteFs>(
     d: *mut bindings::dentry,
     buf: *mut bindings::kstatfs,

@@ -1,0 +1,109 @@
+#!/bin/sh
+# Scenario `proc`, DPU side: the HOST's /proc (spliced: the caller's own
+# entries from the DPU's procfs), /sys and cgroup tree through qtfs.
+. /scenario/lib.sh
+KO=$QTFS_MODULES/qtfs.ko
+X=/mnt/x      # the HOST's export: what the HOST saw locally
+HP=/mnt/hp    # the HOST's /proc
+HS=/mnt/hs    # the HOST's /sys
+HC=/mnt/hc    # the HOST's cgroup2 tree
+STATUS=/proc/fs/qtfs/status
+expect() { grep "^$1 " $X/expected | cut -d' ' -f2-; }
+
+step "wait for the HOST's server"
+barrier_wait 150 "$HOST_IP" 12399 || fail "the HOST server never came up"
+hostname qtfs-dpu
+
+step "load qtfs.ko; mount the export, /proc with -o proc, /sys, the cgroup tree"
+insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY || fail "insmod failed"
+grep -qx "connection connected" $STATUS || fail "status file: $(cat $STATUS)"
+mkdir -p $X $HP $HS $HC
+mount -t qtfs $EXPORT $X || fail "mount export"
+mount -t qtfs -o splice=bogus $EXPORT /mnt 2>/dev/null && fail "a bad splice rule was accepted"
+mount -t qtfs -o proc,splice=net:local /proc $HP || fail "mount /proc"
+mount -t qtfs /sys $HS || fail "mount /sys"
+mount -t qtfs $CGROOT $HC || fail "mount cgroup"
+grep " $HP " /proc/mounts | sed 's/^/    /'
+grep " $HP " /proc/mounts | grep -q ',proc,localproc=/proc,splice=self:link={pid},.*splice={pid}:local' \
+    || fail "/proc/mounts does not list the splice rules"
+qtfsctl status | grep -q "splice {pid}:local" || fail "qtfsctl status does not list the splice rules"
+ok "mounted; rules listed"
+
+step "a process that exists only on the HOST"
+pid=$(expect sleeper)
+[ -e /proc/$pid ] && echo "    (the DPU has a pid $pid too; qtfs must show the HOST's)"
+grep -E '^(Name|State|PPid):' $HP/$pid/status | tr '\t' ' ' | sed 's/^/status /' > /tmp/status.dpu
+grep '^status ' $X/expected > /tmp/status.host
+diff /tmp/status.host /tmp/status.dpu || fail "/proc/$pid/status differs from the HOST's"
+ls $HP | grep -qx "$pid" || fail "the HOST's pid $pid is not listed"
+n=$(ls $HP | grep -cE '^[0-9]+$')
+[ "$n" -ge "$(expect hostpids)" ] || fail "only $n pids listed, the HOST had $(expect hostpids)"
+[ "$(cat $HP/sys/kernel/hostname)" = qtfs-host ] || fail "hostname through qtfs: $(cat $HP/sys/kernel/hostname)"
+[ "$(md5sum < $HP/version | cut -d' ' -f1)" = "$(expect version)" ] || fail "/proc/version differs"
+[ "$(md5sum < $HP/filesystems | cut -d' ' -f1)" = "$(expect filesystems)" ] || fail "/proc/filesystems differs"
+ok "Name, State, PPid as on the HOST; $n pids listed"
+
+step "self, thread-self and the caller's own pid are the caller's, from the DPU's procfs"
+qtfs-proctool whoami $HP > /tmp/who || fail "whoami: $(cat /tmp/who)"
+sed 's/^/    /' /tmp/who
+me=$(sed -n 's/^pid=//p' /tmp/who)
+grep -qx "self=$me" /tmp/who || fail "readlink self is not the caller"
+grep -qx "thread_self=$me/task/$me" /tmp/who || fail "thread-self is not the caller's"
+grep -qx "self_stat=$me" /tmp/who || fail "self/stat is not the caller's"
+grep -qx "pid_stat=$me" /tmp/who || fail "<caller pid>/stat is not the caller's"
+[ "$(readlink $HP/net)" = /proc/net ] || fail "the splice=net:local rule: $(readlink $HP/net)"
+[ "$(cat $HP/self/comm)" = cat ] || fail "self/comm of cat: $(cat $HP/self/comm)"
+ok "spliced"
+
+step "cgroups: mkdir, limits, a write error, moving a HOST process"
+[ "$(cat $HC/cgroup.controllers)" = "$(expect controllers)" ] || fail "cgroup.controllers"
+mkdir $HC/qtfs-test || fail "mkdir of a cgroup"
+echo 50M > $HC/qtfs-test/memory.max || fail "write memory.max"
+[ "$(cat $HC/qtfs-test/memory.max)" = 52428800 ] || fail "memory.max reads $(cat $HC/qtfs-test/memory.max)"
+echo 20 > $HC/qtfs-test/pids.max || fail "write pids.max"
+echo bogus > $HC/qtfs-test/memory.max 2>/tmp/err && fail "a bogus memory.max was accepted"
+cat /tmp/err | sed 's/^/    error as expected: /'
+echo "$pid" > $HC/qtfs-test/cgroup.procs || fail "moving HOST pid $pid"
+grep -qx "$pid" $HC/qtfs-test/cgroup.procs || fail "cgroup.procs does not list $pid"
+grep -qx "0::/qtfs-test" $HP/$pid/cgroup || fail "the HOST's /proc/$pid/cgroup through qtfs: $(cat $HP/$pid/cgroup)"
+grep -q "populated 1" $HC/qtfs-test/cgroup.events || fail "cgroup.events: $(cat $HC/qtfs-test/cgroup.events)"
+barrier_open 12396
+B1=$BARRIER_PID
+ok "the HOST checks it now"
+
+step "after the HOST kills the sleeper (it opens 12395): the cgroup empties and goes"
+barrier_wait 300 "$HOST_IP" 12395 || fail "the HOST never killed the sleeper"
+t=0
+until grep -q "populated 0" $HC/qtfs-test/cgroup.events; do
+    t=$((t + 1)); [ $t -gt 100 ] && fail "cgroup.events never showed populated 0"
+    sleep 0.2
+done
+cat $HP/$pid/status >/dev/null 2>&1 && fail "the dead process's status is still readable"
+rmdir $HC/qtfs-test || fail "rmdir of the cgroup"
+[ -d $HC/qtfs-test ] && fail "the cgroup is still listed"
+ok "empty, removed"
+
+step "a whole-file read of a /proc file costs one round trip"
+qtfs-proctool round-trips $HP/1/stat 50 $STATUS > /tmp/rt || fail "round-trips: $(cat /tmp/rt)"
+sed 's/^/    /' /tmp/rt
+grep -q "^per_read=1 " /tmp/rt || fail "a warm whole-file read is not one round trip"
+qtfs-proctool stat-rate $HP 3 | sed 's/^/    through qtfs: /'
+ok "one round trip"
+
+step "every readable file under the HOST's /proc and /sys, within a bound"
+start=$(date +%s)
+timeout 300 qtfs-proctool readtree $HP/sys $HP/1 $HP/$pid $HS > /tmp/tree || fail "readtree did not finish: $(cat /tmp/tree)"
+timeout 300 qtfs-proctool readtree $HP > /tmp/tree2 || fail "readtree of /proc did not finish: $(cat /tmp/tree2)"
+echo "    /proc/sys, /proc/1, /sys: $(cat /tmp/tree); all of /proc: $(cat /tmp/tree2); $(( $(date +%s) - start )) s"
+grep -q "read=0 " /tmp/tree && fail "nothing was read"
+ok "finished"
+
+step "status and unload"
+qtfsctl status | sed 's/^/    /'
+umount $HP $HS $HC $X || fail "umount"
+rmmod qtfs || fail "rmmod qtfs"
+[ -e $STATUS ] && fail "$STATUS left after rmmod"
+barrier_open 12398
+sleep 5
+kill $B1 2>/dev/null
+echo "dpu: all checks passed"
