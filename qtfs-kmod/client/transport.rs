@@ -38,6 +38,10 @@ use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::sync::{Arc, Mutex, SpinLock};
 
+/// What this client uses when the server offers it: xattr operations and
+/// the whole-file read of pseudo files.
+const CLIENT_CAPABILITIES: Capabilities = Capabilities::XATTR.union(Capabilities::WHOLE_FILE_READ);
+
 /// Longest wait for the TCP connection to be set up.
 pub(crate) const CONNECT_TIMEOUT_MS: u32 = 5000;
 /// Longest wait for each handshake reply.
@@ -359,7 +363,7 @@ impl Frame {
 fn handshake(stream: &TcpStream, key: &[u8]) -> Result<Negotiated> {
     let mut nonce = [0u8; 32];
     random_bytes(&mut nonce);
-    let mut hs = ClientHandshake::new(Capabilities::NONE, nonce);
+    let mut hs = ClientHandshake::new(CLIENT_CAPABILITIES, nonce);
     let mut buf = [0u8; 256];
     let n = encode_handshake(&mut buf, 1, &hs.hello()).map_err(|_| eproto())?;
     stream.send_all(&buf[..n])?;

@@ -28,7 +28,9 @@ use core::sync::atomic::Ordering;
 use kernel::alloc::KVVec;
 use kernel::error::code::{EBADF, EEXIST, EINVAL, EIO};
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use core::pin::Pin;
+use kernel::new_mutex;
+use kernel::sync::{Arc, Mutex};
 
 /// Per open file.
 pub(crate) struct Open {
@@ -38,7 +40,7 @@ pub(crate) struct Open {
     /// A read-only pseudo file's bytes from offset 0, as one `ReadFile`
     /// gave them at open (the per-open snapshot a local `seq_file` reader
     /// gets).
-    snapshot: Option<Snapshot>,
+    snapshot: Option<Pin<KBox<Mutex<Snapshot>>>>,
 }
 
 struct Snapshot {
@@ -46,6 +48,10 @@ struct Snapshot {
     /// The file ended within `data` (otherwise reads past it go to the
     /// server through the handle).
     complete: bool,
+    /// A read used it: the next read from offset 0 reads the file anew,
+    /// as `seq_file` does (a monitor that keeps /proc/stat open and reads
+    /// it again from the start sees new figures).
+    read: bool,
 }
 
 /// The handle of an open file that has none on the server (the server
@@ -94,12 +100,12 @@ fn reads_whole_at_open(inode: &Inode<Qtfs>, open_flags: u32) -> bool {
         && info(inode).conn.allows(crate::proto::Opcode::ReadFile)
 }
 
-/// Opens a pseudo file by reading it whole (`ReadFile`); one larger than
-/// [`SNAPSHOT_MAX`] also gets a handle for the rest.
-fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
+/// Reads a pseudo file whole (`ReadFile`): its bytes from offset 0, and
+/// whether the file ended within them.
+fn fetch_whole(inode: &Inode<Qtfs>, creds: &Creds) -> Result<(KVVec<u8>, bool)> {
     let max_size = IoSize::new(SNAPSHOT_MAX).ok_or(EINVAL)?;
-    let r = info(inode).conn.call(
-        &creds,
+    info(inode).conn.call(
+        creds,
         &Request::ReadFile(ReadFileRequest {
             node: inode.data().id(),
             max_size,
@@ -113,8 +119,13 @@ fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<
             }
             _ => Err(EIO),
         },
-    );
-    let (data, complete) = match r {
+    )
+}
+
+/// Opens a pseudo file by reading it whole; one larger than
+/// [`SNAPSHOT_MAX`] also gets a handle for the rest.
+fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
+    let (data, complete) = match fetch_whole(inode, &creds) {
         Ok(v) => v,
         // The open itself failed: a plain open would fail the same way.
         Err(e) if open_errors().contains(&e) => return Err(e),
@@ -122,6 +133,14 @@ fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<
         // succeeds, and the reads get the errors.
         Err(_) => return open_handle(inode, creds, flags),
     };
+    let snapshot = KBox::pin_init(
+        new_mutex!(Snapshot {
+            data,
+            complete,
+            read: false,
+        }),
+        GFP_KERNEL,
+    )?;
     let mut open = if complete {
         KBox::new(
             Open {
@@ -140,7 +159,7 @@ fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<
     } else {
         open_handle(inode, creds, flags)?
     };
-    open.snapshot = Some(Snapshot { data, complete });
+    open.snapshot = Some(snapshot);
     Ok(open)
 }
 
@@ -351,8 +370,16 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         return io.read_cached();
     }
     let mut total = 0usize;
-    if let Some(snap) = open.snapshot.as_ref() {
+    if let Some(lock) = open.snapshot.as_ref() {
         let pos = usize::try_from(io.pos()).map_err(|_| EINVAL)?;
+        let mut snap = lock.lock();
+        if pos == 0 && snap.read {
+            let (data, complete) = fetch_whole(inode, &open.state.creds)?;
+            // Past the snapshot the handle reads; without one, no more.
+            snap.complete = complete || open.state.handle == NO_HANDLE;
+            snap.data = data;
+        }
+        snap.read = true;
         if let Some(rest) = snap.data.get(pos..) {
             total = io.copy_out(rest);
             io.set_pos((pos + total) as i64);

@@ -124,6 +124,11 @@ enum ExportsAction {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`qtfsctl status | head`), as C tools
+    // do, instead of panicking in println!.
+    // SAFETY: setting a signal's disposition to the default has no
+    // preconditions; no other thread exists yet.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -5,6 +5,8 @@
 //! step fails. `qtfs-fstool mmap-read FILE LEN` prints the first LEN bytes
 //! read through a private mapping. `qtfs-fstool rename FROM TO
 //! [noreplace|exchange]` is renameat2(2) with that flag.
+//! `qtfs-fstool xattr FILE NAME VALUE` sets the extended attribute NAME,
+//! reads it back, lists it and removes it, failing if any step differs.
 //! `qtfs-fstool bench DIR [SCALE]` times metadata and streaming workloads in DIR (an empty directory it may fill)
 //! and prints one `name value unit` line per figure; SCALE (default 1)
 //! multiplies the sizes.
@@ -177,6 +179,63 @@ fn bench(dir: &str, scale: usize) -> Result<()> {
     Ok(())
 }
 
+fn cstr(s: &str) -> Result<std::ffi::CString> {
+    std::ffi::CString::new(s).context("a NUL in an argument")
+}
+
+fn os_err(what: &str) -> anyhow::Error {
+    anyhow::anyhow!("{what}: {}", std::io::Error::last_os_error())
+}
+
+fn xattr(file: &str, name: &str, value: &str) -> Result<()> {
+    let (f, n) = (cstr(file)?, cstr(name)?);
+    // SAFETY: NUL-terminated strings and a buffer of the given length.
+    if unsafe {
+        libc::setxattr(
+            f.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    } != 0
+    {
+        return Err(os_err("setxattr"));
+    }
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: as above.
+    let got = unsafe { libc::getxattr(f.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if got < 0 {
+        return Err(os_err("getxattr"));
+    }
+    if &buf[..got as usize] != value.as_bytes() {
+        bail!(
+            "getxattr gave {:?}",
+            String::from_utf8_lossy(&buf[..got as usize])
+        );
+    }
+    // SAFETY: as above.
+    let len = unsafe { libc::listxattr(f.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if len < 0 {
+        return Err(os_err("listxattr"));
+    }
+    if !buf[..len as usize]
+        .split(|&b| b == 0)
+        .any(|x| x == name.as_bytes())
+    {
+        bail!("listxattr does not list {name}");
+    }
+    // SAFETY: as above.
+    if unsafe { libc::removexattr(f.as_ptr(), n.as_ptr()) } != 0 {
+        return Err(os_err("removexattr"));
+    }
+    // SAFETY: as above.
+    if unsafe { libc::getxattr(f.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } >= 0 {
+        bail!("{name} is still there after removexattr");
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     match args
@@ -191,11 +250,12 @@ fn main() -> Result<()> {
         [_, "mmap-read", file, len] => mmap_read(file, len.parse().context("length")?),
         [_, "rename", from, to] => rename(from, to, None),
         [_, "rename", from, to, flag] => rename(from, to, Some(flag)),
+        [_, "xattr", file, name, value] => xattr(file, name, value),
         [_, "bench", dir] => bench(dir, 1),
         [_, "bench", dir, scale] => bench(dir, scale.parse().context("scale")?),
         _ => bail!(
             "usage: qtfs-fstool mmap-write FILE OFFSET TEXT | mmap-read FILE LEN | \
-             rename FROM TO [noreplace|exchange] | bench DIR [SCALE]"
+             rename FROM TO [noreplace|exchange] | xattr FILE NAME VALUE | bench DIR [SCALE]"
         ),
     }
 }

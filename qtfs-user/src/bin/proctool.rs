@@ -85,15 +85,28 @@ fn readtree(dir: &Path, c: &mut TreeCount) {
     }
 }
 
-/// The `round_trips` line of a status file.
-fn round_trips(status: &str) -> Result<u64> {
+/// The `round_trips` line of a status file, and each opcode's calls.
+fn counters(status: &str) -> Result<(u64, Vec<(String, u64)>)> {
     let s = std::fs::read_to_string(status).with_context(|| format!("read {status}"))?;
-    s.lines()
+    let total = s
+        .lines()
         .find_map(|l| l.strip_prefix("round_trips "))
         .context("no round_trips line")?
         .trim()
         .parse()
-        .context("round_trips value")
+        .context("round_trips value")?;
+    let ops = s
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.strip_prefix("op ")?.split(' ');
+            Some((f.next()?.to_string(), f.next()?.parse().ok()?))
+        })
+        .collect();
+    Ok((total, ops))
+}
+
+fn round_trips(status: &str) -> Result<u64> {
+    Ok(counters(status)?.0)
 }
 
 fn round_trip_count(file: &str, count: usize, status: &str) -> Result<()> {
@@ -107,7 +120,22 @@ fn round_trip_count(file: &str, count: usize, status: &str) -> Result<()> {
         std::fs::read(file).with_context(|| format!("read {file}"))?;
         per.push(round_trips(status)? - before);
     }
+    // What the last read cost, by opcode.
+    let (_, before) = counters(status)?;
+    std::fs::read(file).with_context(|| format!("read {file}"))?;
+    let (_, after) = counters(status)?;
+    let mut last = String::new();
+    for (name, n) in &after {
+        let was = before
+            .iter()
+            .find(|(b, _)| b == name)
+            .map_or(0, |(_, v)| *v);
+        if *n > was {
+            last.push_str(&format!(" {name}={}", n - was));
+        }
+    }
     per.sort_unstable();
+    println!("last_read:{last}");
     println!(
         "per_read={} min={} max={} reads={count}",
         per[count / 2],

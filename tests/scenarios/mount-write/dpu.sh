@@ -69,6 +69,12 @@ qtfs-fstool mmap-write $M/mmap.txt 0 MMAP || fail "mmap write"
 [ "$(qtfs-fstool mmap-read $M/mmap.txt 4)" = MMAP ] || fail "reading the mapping back"
 ok "written through a shared mapping and msync'ed"
 
+step "extended attributes reach the HOST's file"
+echo x > $M/xattr.txt
+qtfs-fstool xattr $M/xattr.txt user.qtfs hello || fail "user xattr through qtfs"
+qtfs-fstool xattr $M/xattr.txt trusted.qtfs world || fail "trusted xattr through qtfs (root)"
+ok "set, get, list, remove"
+
 step "four processes writing at once"
 i=0
 while [ $i -lt 4 ]; do
