@@ -119,6 +119,9 @@ impl RemoteFs for Qtfs {
     fn fsync(file: &File<Self>, start: i64, end: i64, datasync: bool) -> Result {
         vfs_file::fsync(file, start, end, datasync)
     }
+    fn poll(file: &File<Self>, table: &mut crate::kbase::vfsc::PollTable<'_>) -> u32 {
+        vfs_file::poll(file, table)
+    }
     fn fallocate(file: &File<Self>, mode: u32, offset: i64, len: i64) -> Result {
         vfs_file::fallocate(file, mode, offset, len)
     }

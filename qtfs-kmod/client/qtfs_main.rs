@@ -16,6 +16,7 @@ mod fs;
 mod kbase;
 mod node;
 mod options;
+mod poll;
 #[forbid(unsafe_code)]
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
 #[path = "../proto/src/lib.rs"]

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 use crate::kbase::completion::{Completion, WaitEnd};
+use crate::poll::PollSlot;
 use crate::kbase::config::SockAddr;
 use crate::kbase::kthread::{Kthread, StopToken};
 use crate::kbase::log::{qdebug, qinfo, qwarn};
@@ -23,7 +24,7 @@ use crate::kbase::net::{is_interrupted, is_timeout, TcpStream};
 use crate::kbase::nofs::NoFs;
 use crate::kbase::sys::random_bytes;
 use crate::proto::{
-    decode_reply, encode_handshake, encode_request, split_frame, CancelRequest, Capabilities,
+    decode_event, decode_reply, encode_handshake, Event, encode_request, split_frame, CancelRequest, Capabilities,
     ClientHandshake, Credentials, Errno, FrameFlags, FrameHeader, Groups, Negotiated, Reply,
     Request, HEADER_LEN, MAX_FRAME_SIZE,
 };
@@ -38,9 +39,11 @@ use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::sync::{Arc, Mutex, SpinLock};
 
-/// What this client uses when the server offers it: xattr operations and
-/// the whole-file read of pseudo files.
-const CLIENT_CAPABILITIES: Capabilities = Capabilities::XATTR.union(Capabilities::WHOLE_FILE_READ);
+/// What this client uses when the server offers it: xattr operations, the
+/// whole-file read of pseudo files and poll events.
+const CLIENT_CAPABILITIES: Capabilities = Capabilities::XATTR
+    .union(Capabilities::WHOLE_FILE_READ)
+    .union(Capabilities::POLL_EVENTS);
 
 /// Longest wait for the TCP connection to be set up.
 pub(crate) const CONNECT_TIMEOUT_MS: u32 = 5000;
@@ -119,6 +122,10 @@ struct Shared {
     next_id: AtomicU64,
     dead: AtomicBool,
     negotiated: Negotiated,
+    /// Open files waiting for a `PollEvent`, by poll id.
+    #[pin]
+    polls: SpinLock<RBTree<u64, Arc<PollSlot>>>,
+    next_poll_id: AtomicU64,
 }
 
 impl Shared {
@@ -136,6 +143,19 @@ impl Shared {
             if let Some(c) = call {
                 c.state.lock().failed = true;
                 c.done.complete_all();
+            }
+        }
+        // Pollers must not wait for events that cannot come.
+        loop {
+            let slot = {
+                let mut polls = self.polls.lock();
+                let Some(key) = polls.keys().next().copied() else {
+                    break;
+                };
+                polls.remove(&key).map(|s| (key, s))
+            };
+            if let Some((id, s)) = slot {
+                s.on_event(id, crate::poll::POLL_FAILED);
             }
         }
     }
@@ -175,6 +195,8 @@ impl Conn {
                 next_id: AtomicU64::new(16),
                 dead: AtomicBool::new(false),
                 negotiated,
+                polls <- new_spinlock!(RBTree::new()),
+                next_poll_id: AtomicU64::new(1),
             }),
             GFP_KERNEL,
         )?;
@@ -197,6 +219,27 @@ impl Conn {
     /// Whether the connection failed (a new one is needed).
     pub(crate) fn is_dead(&self) -> bool {
         self.shared.dead.load(Ordering::Acquire)
+    }
+
+    /// A fresh poll id (never 0).
+    pub(crate) fn new_poll_id(&self) -> u64 {
+        self.shared.next_poll_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Routes the `PollEvent` of `id` to `slot` (until it comes, or
+    /// [`Conn::remove_poll`]).
+    pub(crate) fn add_poll(&self, id: u64, slot: Arc<PollSlot>) -> Result {
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?.into_node(id, slot);
+        self.shared.polls.lock().insert(node);
+        if self.is_dead() {
+            self.remove_poll(id);
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn remove_poll(&self, id: u64) {
+        drop(self.shared.polls.lock().remove(&id));
     }
 
     /// Whether both sides negotiated `op`.
@@ -430,8 +473,20 @@ fn receive_loop(sh: &Shared, stop: &StopToken) {
         if let Err(e) = read_exact(&sh.stream, &mut body, Some(stop)) {
             break e;
         }
+        if header.flags == FrameFlags::EVENT {
+            match decode_event(&header, &body) {
+                Ok(Event::Poll(ev)) => {
+                    let slot = sh.polls.lock().remove(&ev.poll_id);
+                    if let Some(s) = slot {
+                        s.on_event(ev.poll_id, ev.revents.bits());
+                    }
+                }
+                // A malformed or unknown event is dropped, not fatal.
+                Err(_) => qdebug!("ignoring a malformed event frame"),
+            }
+            continue;
+        }
         if header.flags != FrameFlags::REPLY {
-            // Events (poll) are not subscribed to yet: nothing to wake.
             qdebug!("ignoring a frame with flags {:#x}", header.flags.bits());
             continue;
         }

@@ -24,7 +24,8 @@ use crate::proto::{
 };
 use crate::transport::Creds;
 use crate::vfs_super::SuperInfo;
-use core::sync::atomic::Ordering;
+use crate::poll::PollSlot;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::KVVec;
 use kernel::error::code::{EBADF, EEXIST, EINVAL, EIO};
 use kernel::prelude::*;
@@ -41,6 +42,12 @@ pub(crate) struct Open {
     /// gave them at open (the per-open snapshot a local `seq_file` reader
     /// gets).
     snapshot: Option<Pin<KBox<Mutex<Snapshot>>>>,
+    /// A pseudo file's poll state (other files are always ready).
+    poll: Option<Arc<PollSlot>>,
+    /// The handle a snapshot open got for `poll` (0: none yet). From
+    /// then on its reads go through it, so that the HOST sees them on
+    /// the open file it polls (kernfs re-arms its event on read).
+    poll_handle: AtomicU64,
 }
 
 struct Snapshot {
@@ -153,6 +160,8 @@ fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<
                     GFP_KERNEL,
                 )?,
                 snapshot: None,
+                poll: Some(PollSlot::new()?),
+                poll_handle: AtomicU64::new(NO_HANDLE),
             },
             GFP_KERNEL,
         )?
@@ -208,10 +217,23 @@ fn new_open(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> R
             *wb = Some(state.clone());
         }
     }
+    let poll = if inode.kind() == Kind::Regular && inode.data().is_pseudo() {
+        match PollSlot::new() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                release_handle(inode, handle);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
     Ok(KBox::new(
         Open {
             state,
             snapshot: None,
+            poll,
+            poll_handle: AtomicU64::new(NO_HANDLE),
         },
         GFP_KERNEL,
     )?)
@@ -273,6 +295,10 @@ fn release_handle(inode: &Inode<Qtfs>, handle: u64) {
 }
 
 pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
+    if let Some(slot) = open.poll.as_ref() {
+        crate::poll::release(info(inode), slot);
+    }
+    release_handle(inode, open.poll_handle.load(Ordering::Acquire));
     if open.state.writable && inode.kind() == Kind::Regular {
         // Mapped pages dirtied through this open go back with its handle.
         let _ = inode.write_and_wait(0, i64::MAX);
@@ -370,7 +396,9 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         return io.read_cached();
     }
     let mut total = 0usize;
-    if let Some(lock) = open.snapshot.as_ref() {
+    let poll_handle = open.poll_handle.load(Ordering::Acquire);
+    let handle = if poll_handle != NO_HANDLE { poll_handle } else { open.state.handle };
+    if let Some(lock) = open.snapshot.as_ref().filter(|_| poll_handle == NO_HANDLE) {
         let pos = usize::try_from(io.pos()).map_err(|_| EINVAL)?;
         let mut snap = lock.lock();
         if pos == 0 && snap.read {
@@ -392,7 +420,7 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     while io.remaining() > 0 {
         let chunk = io.remaining().min(buf.len());
         let pos = io.pos();
-        let n = match read_at(info(inode), &Creds::current(), open.state.handle, pos, &mut buf[..chunk]) {
+        let n = match read_at(info(inode), &Creds::current(), handle, pos, &mut buf[..chunk]) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
@@ -574,4 +602,67 @@ pub(crate) fn fallocate(file: &File<Qtfs>, mode: u32, offset: i64, len: i64) -> 
     let _ = inode.invalidate_pages(offset, if shifts { i64::MAX } else { end });
     apply_own(inode, &attr);
     Ok(())
+}
+
+/// `->poll`: a pseudo file asks the HOST (`poll`); any other file is
+/// always ready, as a local regular file is.
+pub(crate) fn poll(file: &File<Qtfs>, table: &mut crate::kbase::vfsc::PollTable<'_>) -> u32 {
+    /// `DEFAULT_POLLMASK`: `EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM`.
+    const ALWAYS_READY: u32 = 0x0001 | 0x0004 | 0x0040 | 0x0100;
+    let inode = file.inode();
+    let Some(open) = file.open() else {
+        return crate::poll::POLL_FAILED;
+    };
+    let Some(slot) = open.poll.as_ref() else {
+        return ALWAYS_READY;
+    };
+    let handle = match poll_handle(inode, open) {
+        Ok(h) => h,
+        Err(_) => return crate::poll::POLL_FAILED,
+    };
+    crate::poll::poll(info(inode), slot, handle, &open.state.creds, table)
+}
+
+/// The server handle `->poll` uses: the open's own, or for a snapshot
+/// open one made now (once).
+fn poll_handle(inode: &Inode<Qtfs>, open: &Open) -> Result<u64> {
+    if open.state.handle != NO_HANDLE {
+        return Ok(open.state.handle);
+    }
+    let h = open.poll_handle.load(Ordering::Acquire);
+    if h != NO_HANDLE {
+        return Ok(h);
+    }
+    let (handle, attr) = info(inode).conn.call(
+        &open.state.creds,
+        &Request::Open(OpenRequest {
+            node: inode.data().id(),
+            flags: OpenFlags::from_bits(0).ok_or(EINVAL)?,
+        }),
+        |r| match r {
+            Reply::Open(o) => Ok((o.handle, o.attr)),
+            _ => Err(EIO),
+        },
+    )?;
+    apply(inode, &attr);
+    if open.snapshot.as_ref().is_some_and(|l| l.lock().read) {
+        // The caller read the file already (from the snapshot): read it
+        // once through the new handle too, so that the HOST's open file
+        // has seen that read (kernfs reports a change since the open
+        // file's last read at once, as it would locally).
+        if let Ok(mut buf) = KVVec::from_elem(0u8, 4096, GFP_KERNEL) {
+            let _ = read_at(info(inode), &open.state.creds, handle, 0, &mut buf);
+        }
+    }
+    match open
+        .poll_handle
+        .compare_exchange(NO_HANDLE, handle, Ordering::AcqRel, Ordering::Acquire)
+    {
+        Ok(_) => Ok(handle),
+        Err(theirs) => {
+            // Another poller of this open file was first.
+            release_handle(inode, handle);
+            Ok(theirs)
+        }
+    }
 }

@@ -784,3 +784,158 @@ impl PrivateFs {
         r
     }
 }
+
+/// The C poll watch of `shim/vfs_shim.c`.
+#[repr(C)]
+pub(crate) struct RawPollWatch {
+    _private: [u8; 0],
+}
+
+extern "C" {
+    fn qtfs_shim_poll_watch_new(
+        fire: unsafe extern "C" fn(*mut c_void),
+        ctx: *mut c_void,
+    ) -> *mut RawPollWatch;
+    fn qtfs_shim_poll_arm(w: *mut RawPollWatch, f: *mut RawFile, events: c_uint) -> c_uint;
+    fn qtfs_shim_poll_now(f: *mut RawFile) -> c_uint;
+    fn qtfs_shim_poll_disarm(w: *mut RawPollWatch);
+    fn qtfs_shim_poll_watch_free(w: *mut RawPollWatch);
+}
+
+/// What a [`Watched`] value does when a watched file wakes its waiters.
+pub(crate) trait PollFire: Sync + Send {
+    /// Runs in process context (a workqueue), once or more per wake-up;
+    /// `watch` can end the watch.
+    fn fire(&self, watch: &PollWatch);
+}
+
+/// Waits on an open file's wait queues (`vfs_poll` with a queueing
+/// callback, as epoll does).
+///
+/// # Invariants
+///
+/// `raw` is a watch made by `qtfs_shim_poll_watch_new`, owned by this
+/// value and freed (disarmed, its work cancelled) on drop.
+pub(crate) struct PollWatch {
+    raw: NonNull<RawPollWatch>,
+}
+
+// SAFETY: The C watch is used from any thread: its entries are guarded by
+// its own spinlock, its work by the workqueue.
+unsafe impl Send for PollWatch {}
+// SAFETY: As above.
+unsafe impl Sync for PollWatch {}
+
+impl PollWatch {
+    /// Starts waiting on `file` for `events` (and errors and hang-ups);
+    /// the events ready now. Call once per watch.
+    pub(crate) fn arm(&self, file: &File, events: u32) -> u32 {
+        // SAFETY: `self.raw` is a live watch (invariant), `file` an open
+        // file that the watched value keeps open for the watch's life.
+        unsafe { qtfs_shim_poll_arm(self.raw.as_ptr(), file.raw(), events) }
+    }
+
+    /// Stops waiting (no more wake-ups; a callback already queued still
+    /// runs). May be called from the callback.
+    pub(crate) fn disarm(&self) {
+        // SAFETY: `self.raw` is a live watch (invariant).
+        unsafe { qtfs_shim_poll_disarm(self.raw.as_ptr()) }
+    }
+}
+
+impl Drop for PollWatch {
+    fn drop(&mut self) {
+        // SAFETY: `self.raw` is ours (invariant) and not used after this;
+        // this waits for a running callback, so it must not be called
+        // from one (a [`Watched`] is never dropped by its own callback:
+        // `fire` only gets `&self`).
+        unsafe { qtfs_shim_poll_watch_free(self.raw.as_ptr()) }
+    }
+}
+
+/// The events of `file` ready now (`vfs_poll` without waiting).
+pub(crate) fn poll_now(file: &File) -> u32 {
+    // SAFETY: `file` is an open file (its invariant).
+    unsafe { qtfs_shim_poll_now(file.raw()) }
+}
+
+/// A value whose [`PollFire::fire`] runs when a file it watches wakes.
+///
+/// # Invariants
+///
+/// `inner` is heap-allocated and never moved out; its `watch` (if any)
+/// has `&inner` as its context, and is dropped (waiting for the callback)
+/// before `inner.value`, by field order.
+pub(crate) struct Watched<T: PollFire> {
+    inner: KBox<WatchedInner<T>>,
+}
+
+struct WatchedInner<T> {
+    watch: Option<PollWatch>,
+    value: T,
+}
+
+unsafe extern "C" fn fire_trampoline<T: PollFire>(ctx: *mut c_void) {
+    // SAFETY: `ctx` is the `WatchedInner<T>` the watch was made for, alive
+    // until the watch is freed, which waits for this callback.
+    let inner = unsafe { &*ctx.cast::<WatchedInner<T>>() };
+    if let Some(w) = inner.watch.as_ref() {
+        inner.value.fire(w);
+    }
+}
+
+impl<T: PollFire> Watched<T> {
+    /// `value` with a new (unarmed) watch.
+    pub(crate) fn new(value: T) -> Result<Self> {
+        let mut inner = KBox::new(WatchedInner { watch: None, value }, GFP_KERNEL)?;
+        let ctx = (&*inner as *const WatchedInner<T>).cast_mut().cast::<c_void>();
+        // SAFETY: `fire_trampoline::<T>` matches the callback type; `ctx`
+        // points into the box, which outlives the watch (field order).
+        let raw = unsafe { qtfs_shim_poll_watch_new(fire_trampoline::<T>, ctx) };
+        // INVARIANT: a non-null result is a new watch we own.
+        inner.watch = Some(PollWatch {
+            raw: NonNull::new(raw).ok_or(kernel::error::code::ENOMEM)?,
+        });
+        Ok(Watched { inner })
+    }
+
+    pub(crate) fn value(&self) -> &T {
+        &self.inner.value
+    }
+
+    pub(crate) fn watch(&self) -> Option<&PollWatch> {
+        self.inner.watch.as_ref()
+    }
+}
+
+extern "C" {
+    fn qtfs_shim_bounce_mm_keep();
+    fn qtfs_shim_bounce_mm_drop();
+}
+
+/// Keeps the loading process's address space for reads and writes of
+/// files that only copy to user memory (see `shim/vfs_shim.c`); released
+/// on drop.
+///
+/// # Invariants
+///
+/// At most one exists (the shim keeps one reference), made in the module's
+/// init (the loading process's context) and dropped after every worker
+/// stopped.
+pub(crate) struct BounceMm(());
+
+impl BounceMm {
+    /// Takes a reference to the current (loading) process's address space.
+    pub(crate) fn keep() -> BounceMm {
+        // SAFETY: called once, from module init, in process context.
+        unsafe { qtfs_shim_bounce_mm_keep() };
+        BounceMm(())
+    }
+}
+
+impl Drop for BounceMm {
+    fn drop(&mut self) {
+        // SAFETY: no worker borrows the address space any more (invariant).
+        unsafe { qtfs_shim_bounce_mm_drop() };
+    }
+}

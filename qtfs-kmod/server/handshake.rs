@@ -15,9 +15,11 @@ use crate::proto::{
 /// Longest time a connection may spend in the handshake.
 pub(crate) const HANDSHAKE_TIMEOUT_MS: u64 = 30_000;
 
-/// What this server offers: the xattr operations and `ReadFile` (not
-/// poll events, remote mounts or remote kill).
-const SERVER_CAPABILITIES: Capabilities = Capabilities::XATTR.union(Capabilities::WHOLE_FILE_READ);
+/// What this server offers: the xattr operations, `ReadFile` and poll
+/// events (not remote mounts or remote kill).
+const SERVER_CAPABILITIES: Capabilities = Capabilities::XATTR
+    .union(Capabilities::WHOLE_FILE_READ)
+    .union(Capabilities::POLL_EVENTS);
 
 /// Runs the handshake with `key`; on success the peer is authenticated.
 /// Any failure ends the session before a file operation is read.

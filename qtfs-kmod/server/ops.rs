@@ -11,8 +11,9 @@
 //! request's credentials (`kbase::cred::CredGuard`: fsuid, fsgid, groups;
 //! uid 0 with the file-system capabilities only, or squashed to 65534 with
 //! `qtfs_root_squash`), and creations with the request's umask. Modifying
-//! operations on a `ro` export are `EROFS`. `PollRegister`, `PollCancel`,
-//! `RemoteMount`, `RemoteUmount` and `RemoteKill` are `EOPNOTSUPP`.
+//! operations on a `ro` export are `EROFS`. `PollRegister` and
+//! `PollCancel` are served by `poll`; `RemoteMount`, `RemoteUmount` and
+//! `RemoteKill` are `EOPNOTSUPP`.
 #![forbid(unsafe_code)]
 
 use crate::exports::Export;
@@ -20,6 +21,7 @@ use crate::kbase::cred::CredGuard;
 use crate::kbase::param::root_squash;
 use crate::kbase::vfs::{Attr, File, Path, PrivateFs, SetAttr};
 use crate::proto::{
+    PollEvents, PollRegisterReply,
     attr::{S_IFBLK, S_IFCHR, S_IFIFO, S_IFREG, S_IFSOCK, UTIME_NOW, UTIME_OMIT},
     AttrReply, CreateReply, Data, DirEntriesBuilder, DirEntry, EmptyReply, EntryReply, Errno,
     FileMode, FileType, GetXattrReply, IncomingRequest, IoSize, ListXattrReply, LlseekReply, Name,
@@ -30,7 +32,7 @@ use crate::proto::{
 };
 use crate::session::Shared;
 use crate::tables::{HandleRef, NodeRef};
-use kernel::alloc::KVVec;
+use kernel::alloc::{KVVec, KVec};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -413,11 +415,35 @@ where
             send(&Reply::Fsync(EmptyReply {}))
         }
         Request::Release(r) => {
-            let h = ctx.shared.tables.lock().release(r.handle)?;
+            let mut gone = KVec::new();
+            let h = {
+                let mut t = ctx.shared.tables.lock();
+                t.polls.release_handle(r.handle, &mut gone);
+                t.release(r.handle)?
+            };
             // The file is put here, outside the table lock (or by the last
-            // request still using it).
+            // request still using it), after its poll watches.
+            drop(gone);
             drop(h);
             send(&Reply::Release(EmptyReply {}))
+        }
+        Request::PollRegister(p) => {
+            let h = ctx.handle(p.handle)?;
+            let sender = ctx.shared.sender.clone();
+            let (ready, reg) = crate::poll::register(p.poll_id, p.events, p.handle, h, sender)?;
+            if let Some(reg) = reg {
+                let mut gone = KVec::new();
+                let r = ctx.shared.tables.lock().polls.add(reg, &mut gone);
+                drop(gone);
+                r?;
+            }
+            let revents = PollEvents::from_bits(ready & PollEvents::KNOWN).unwrap_or(PollEvents::POLLERR);
+            send(&Reply::PollRegister(PollRegisterReply { revents }))
+        }
+        Request::PollCancel(p) => {
+            let reg = ctx.shared.tables.lock().polls.cancel(p.poll_id);
+            drop(reg);
+            send(&Reply::PollCancel(EmptyReply {}))
         }
         Request::Readdir(r) => {
             let h = ctx.handle(r.handle)?;

@@ -24,6 +24,7 @@ mod ops;
 #[allow(unused_attributes, unused_imports, dead_code, unreachable_pub)]
 #[path = "../proto/src/lib.rs"]
 mod proto;
+mod poll;
 mod session;
 mod status;
 mod tables;
@@ -56,6 +57,8 @@ struct QtfsServer {
     listener: Option<listener::Listener>,
     hook: Option<kbase::param::ExportsHook>,
     exports: Arc<exports::Exports>,
+    /// Released last, once no worker can borrow it.
+    bounce_mm: Option<kbase::vfs::BounceMm>,
 }
 
 impl kernel::Module for QtfsServer {
@@ -72,6 +75,7 @@ impl kernel::Module for QtfsServer {
             },
             GFP_KERNEL,
         )?;
+        let bounce_mm = kbase::vfs::BounceMm::keep();
         let listener = listener::Listener::start(cfg.server, server_cfg)?;
         let status_info = status::INFO.set(KBox::pin(status::StatusInfo { listen: cfg.server }, GFP_KERNEL)?);
         let status = kbase::status::StatusFile::create::<status::Status>(kernel::c_str!("fs/qtfs_server"))?;
@@ -85,6 +89,7 @@ impl kernel::Module for QtfsServer {
             listener: Some(listener),
             hook: Some(hook),
             exports,
+            bounce_mm: Some(bounce_mm),
         })
     }
 }
@@ -96,5 +101,6 @@ impl Drop for QtfsServer {
         drop(self.listener.take());
         drop(self.hook.take());
         self.exports.remove_all();
+        drop(self.bounce_mm.take());
     }
 }

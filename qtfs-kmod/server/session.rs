@@ -169,24 +169,40 @@ pub(crate) struct Shared {
     /// Signalled when a request is finished.
     #[pin]
     room: CondVar,
-    /// Held while a reply is sent, so that replies do not interleave.
-    #[pin]
-    send_lock: Mutex<()>,
-    /// A failed send's errno (the connection is then dropped), or 0.
-    broken: AtomicI32,
+    /// Sends replies (and poll events).
+    pub(crate) sender: Arc<Sender>,
 }
 
-impl Shared {
+/// The sending half of a connection: replies of the workers and events of
+/// poll watches (which hold it, not the whole session).
+#[pin_data]
+pub(crate) struct Sender {
+    conn: Arc<Conn>,
+    /// Held while a frame is sent, so that frames do not interleave.
+    #[pin]
+    lock: Mutex<()>,
+    /// A failed send's errno (the connection is then dropped), or 0.
+    pub(crate) broken: AtomicI32,
+}
+
+impl Sender {
     /// Sends one encoded frame under the send lock; a failure marks the
     /// connection broken (the reader then ends it).
     pub(crate) fn send(&self, frame: &[u8]) {
-        let _g = self.send_lock.lock();
+        let _g = self.lock.lock();
         if self.broken.load(Ordering::Acquire) != 0 {
             return;
         }
         if let Err(e) = self.conn.stream.send_all(frame) {
             self.broken.store(e.to_errno(), Ordering::Release);
         }
+    }
+}
+
+impl Shared {
+    /// Sends one encoded frame (see [`Sender::send`]).
+    pub(crate) fn send(&self, frame: &[u8]) {
+        self.sender.send(frame);
     }
 
     /// Worker `slot` can be interrupted through `task`.
@@ -380,6 +396,14 @@ fn new_shared(
         idle: 0,
         stopping: false,
     };
+    let sender = Arc::pin_init(
+        pin_init!(Sender {
+            conn: conn.clone(),
+            lock <- kernel::new_mutex!((), "qtfs_server::send"),
+            broken: AtomicI32::new(0),
+        }),
+        GFP_KERNEL,
+    )?;
     Arc::pin_init(
         pin_init!(Shared {
             conn: conn.clone(),
@@ -389,8 +413,7 @@ fn new_shared(
             state <- kernel::new_mutex!(state, "qtfs_server::queue"),
             work <- kernel::new_condvar!("qtfs_server::work"),
             room <- kernel::new_condvar!("qtfs_server::room"),
-            send_lock <- kernel::new_mutex!((), "qtfs_server::send"),
-            broken: AtomicI32::new(0),
+            sender,
         }),
         GFP_KERNEL,
     )
@@ -414,7 +437,7 @@ fn spawn_worker(shared: &Arc<Shared>, workers: &mut KVec<Kthread>) -> Result {
 fn read_requests(shared: &Arc<Shared>, workers: &mut KVec<Kthread>, stop: &StopToken) -> End {
     let stream = &shared.conn.stream;
     loop {
-        let header = match read_header(stream, stop, &shared.broken) {
+        let header = match read_header(stream, stop, &shared.sender.broken) {
             Ok(h) => h,
             Err(e) => return e,
         };
@@ -432,7 +455,7 @@ fn read_requests(shared: &Arc<Shared>, workers: &mut KVec<Kthread>, stop: &StopT
                 if stop.should_stop() {
                     return End::Stopping;
                 }
-                let e = shared.broken.load(Ordering::Acquire);
+                let e = shared.sender.broken.load(Ordering::Acquire);
                 if e != 0 {
                     return End::Io(e);
                 }
@@ -447,7 +470,7 @@ fn read_requests(shared: &Arc<Shared>, workers: &mut KVec<Kthread>, stop: &StopT
             Ok(b) => b,
             Err(_) => return End::Io(ENOMEM.to_errno()),
         };
-        if let Err(e) = read_body(stream, stop, &shared.broken, &mut body) {
+        if let Err(e) = read_body(stream, stop, &shared.sender.broken, &mut body) {
             return e;
         }
         if header.opcode() == Some(Opcode::Cancel) {

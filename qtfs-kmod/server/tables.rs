@@ -176,6 +176,8 @@ pub(crate) struct Tables {
     nodes: Table<NodeEntry>,
     index: RBTree<(u64, u64), u64>,
     handles: Table<Arc<HandleRef>>,
+    /// Poll registrations on the handles.
+    pub(crate) polls: crate::poll::Polls,
 }
 
 impl Tables {
@@ -184,6 +186,7 @@ impl Tables {
             nodes: Table::new(MAX_NODES),
             index: RBTree::new(),
             handles: Table::new(MAX_HANDLES),
+            polls: crate::poll::Polls::new(),
         }
     }
 

@@ -16,6 +16,7 @@
 #include <linux/completion.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
+#include <linux/poll.h>
 #include <linux/fs_context.h>
 #include <linux/fs_struct.h>
 #include <linux/highmem.h>
@@ -659,3 +660,35 @@ const struct xattr_handler * const qtfs_shim_xattr_handlers[] = {
 	&qtfs_shim_xattr_security,
 	NULL,
 };
+
+/* --- poll: the per-open wait queue and poll_table helpers (vfsc::WaitQueue,
+ * vfsc::PollTable), static inlines in <linux/poll.h> and <linux/wait.h> */
+
+wait_queue_head_t *qtfs_shim_waitq_new(void)
+{
+	wait_queue_head_t *q = kmalloc(sizeof(*q), GFP_KERNEL);
+
+	if (q)
+		init_waitqueue_head(q);
+	return q;
+}
+
+void qtfs_shim_waitq_wake(wait_queue_head_t *q, unsigned int mask)
+{
+	wake_up_interruptible_poll(q, (__force __poll_t)mask);
+}
+
+void qtfs_shim_waitq_free(wait_queue_head_t *q)
+{
+	kfree(q);
+}
+
+void qtfs_shim_poll_wait(struct file *f, wait_queue_head_t *q, poll_table *pt)
+{
+	poll_wait(f, q, pt);
+}
+
+unsigned int qtfs_shim_poll_requested(poll_table *pt)
+{
+	return (__force unsigned int)poll_requested_events(pt);
+}

@@ -112,4 +112,12 @@ int qtfs_shim_writepages(struct address_space *mapping, struct writeback_control
 
 extern const struct xattr_handler * const qtfs_shim_xattr_handlers[];
 
+struct wait_queue_head;
+struct poll_table_struct;
+struct wait_queue_head *qtfs_shim_waitq_new(void);
+void qtfs_shim_waitq_wake(struct wait_queue_head *q, unsigned int mask);
+void qtfs_shim_waitq_free(struct wait_queue_head *q);
+void qtfs_shim_poll_wait(struct file *f, struct wait_queue_head *q, struct poll_table_struct *pt);
+unsigned int qtfs_shim_poll_requested(struct poll_table_struct *pt);
+
 #endif

@@ -130,6 +130,16 @@ int qtfs_shim_remove(const struct path *dir, const char *name, int is_dir);
 int qtfs_shim_rename(const struct path *odir, const char *oname,
 		     const struct path *ndir, const char *nname, unsigned int flags);
 int qtfs_shim_path_stale(const struct path *p);
+void qtfs_shim_bounce_mm_keep(void);
+void qtfs_shim_bounce_mm_drop(void);
+
+struct qtfs_poll_watch;
+typedef void (*qtfs_shim_poll_fire_fn)(void *ctx);
+struct qtfs_poll_watch *qtfs_shim_poll_watch_new(qtfs_shim_poll_fire_fn fire, void *ctx);
+unsigned int qtfs_shim_poll_arm(struct qtfs_poll_watch *w, struct file *f, unsigned int events);
+unsigned int qtfs_shim_poll_now(struct file *f);
+void qtfs_shim_poll_disarm(struct qtfs_poll_watch *w);
+void qtfs_shim_poll_watch_free(struct qtfs_poll_watch *w);
 struct file *qtfs_shim_open(const struct path *p, int flags, int *err);
 struct file *qtfs_shim_create(const struct path *dir, const char *name, int flags,
 			      u32 mode, int *err);

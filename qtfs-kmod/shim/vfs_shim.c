@@ -14,6 +14,11 @@
 #include <linux/fs.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
+#include <linux/kthread.h>
+#include <linux/mman.h>
+#include <linux/sched/mm.h>
+#include <linux/poll.h>
+#include <linux/workqueue.h>
 #include <linux/security.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -210,13 +215,75 @@ int qtfs_shim_file_is_dir(struct file *f)
 }
 
 /*
+ * Files with only ->read or ->write, which copy to and from user memory
+ * themselves (/proc/<pid>/cmdline, environ, oom_score_adj, attr/...):
+ * kernel_read()/kernel_write() refuse them, and a worker thread has no
+ * user memory. The server keeps the address space of the process that
+ * loaded it (insmod or qtfsctl, gone once the load returns: no task runs
+ * in it any more) and its workers borrow it for such a call
+ * (kthread_use_mm, as vhost and io_uring workers borrow a process's), map
+ * an anonymous buffer in it, let the file copy through that, and unmap
+ * it. Without that address space (a load from a kernel thread) these
+ * files are EINVAL, as before.
+ */
+static struct mm_struct *qtfs_bounce_mm;
+
+void qtfs_shim_bounce_mm_keep(void)
+{
+	qtfs_bounce_mm = get_task_mm(current);
+}
+
+void qtfs_shim_bounce_mm_drop(void)
+{
+	if (qtfs_bounce_mm)
+		mmput(qtfs_bounce_mm);
+	qtfs_bounce_mm = NULL;
+}
+
+static long qtfs_shim_bounce(struct file *f, void *buf, size_t len, loff_t *pos, bool write)
+{
+	unsigned long size = PAGE_ALIGN(max_t(size_t, len, 1));
+	unsigned long uaddr;
+	long ret;
+
+	if (!qtfs_bounce_mm || current->mm || !(current->flags & PF_KTHREAD))
+		return -EINVAL;
+	kthread_use_mm(qtfs_bounce_mm);
+	uaddr = vm_mmap(NULL, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(uaddr)) {
+		ret = (long)uaddr;
+		goto out;
+	}
+	if (write) {
+		ret = copy_to_user((void __user *)uaddr, buf, len) ? -EFAULT :
+			f->f_op->write(f, (const char __user *)uaddr, len, pos);
+	} else {
+		ret = f->f_op->read(f, (char __user *)uaddr, len, pos);
+		if (ret > 0 && copy_from_user(buf, (const void __user *)uaddr, ret))
+			ret = -EFAULT;
+	}
+	vm_munmap(uaddr, size);
+out:
+	kthread_unuse_mm(qtfs_bounce_mm);
+	return ret;
+}
+
+/* Whether @f needs qtfs_shim_bounce() to be read (@write: written). */
+static bool qtfs_shim_needs_bounce(struct file *f, bool write)
+{
+	if (write)
+		return !f->f_op->write_iter && f->f_op->write;
+	return !f->f_op->read_iter && f->f_op->read && f->f_op->read != seq_read;
+}
+
+/*
  * Reads @len bytes at @off into the kernel buffer @buf; a file not open
  * for reading is EBADF, as read(2) (kernel_read WARNs). kernel_read() needs
  * ->read_iter; many procfs files (/proc/<pid>/status and the other
  * single_open ones) only have ->read = seq_read, which is itself a thin
  * wrapper around seq_read_iter() on the file's seq_file: call that with a
  * kernel iterator, as seq_read() does with a user one. Files with another
- * ->read (which copies to user memory itself) cannot be read here.
+ * ->read go through qtfs_shim_bounce().
  */
 long qtfs_shim_read(struct file *f, void *buf, size_t len, u64 off)
 {
@@ -237,6 +304,16 @@ long qtfs_shim_read(struct file *f, void *buf, size_t len, u64 off)
 		iov_iter_kvec(&iter, ITER_DEST, &kv, 1, len);
 		ret = seq_read_iter(&kiocb, &iter);
 		return ret;
+	}
+	if (qtfs_shim_needs_bounce(f, false)) {
+		long ret;
+
+		if (!(f->f_mode & FMODE_CAN_READ))
+			return -EINVAL;
+		ret = rw_verify_area(READ, f, &pos, len);
+		if (ret)
+			return ret;
+		return qtfs_shim_bounce(f, buf, len, &pos, false);
 	}
 	return kernel_read(f, buf, len, &pos);
 }
@@ -347,4 +424,106 @@ const struct cred *qtfs_shim_override_creds(u32 fsuid, u32 fsgid, const u32 *gro
 void qtfs_shim_revert_creds(const struct cred *old)
 {
 	revert_creds(old);
+}
+
+/*
+ * Poll watches (kbase/vfs.rs `Watched`): waits on an open file's wait
+ * queues, as epoll does, and on each wake-up runs a Rust callback in
+ * process context (system_wq), where it polls the file again and decides.
+ * A file that registers on more than QTFS_POLL_HEADS queues (none of
+ * procfs, kernfs, pipes, sockets and ttys do) is watched on the first
+ * ones only; files that free their queues (POLLFREE: signalfd, binder)
+ * are not opened through qtfs.
+ */
+#define QTFS_POLL_HEADS 2
+
+struct qtfs_poll_entry {
+	wait_queue_entry_t wait;
+	wait_queue_head_t *head;
+	struct qtfs_poll_watch *w;
+};
+
+struct qtfs_poll_watch {
+	poll_table pt;
+	spinlock_t lock;		/* entries and n, against disarm */
+	struct qtfs_poll_entry e[QTFS_POLL_HEADS];
+	int n;
+	struct work_struct work;
+	qtfs_shim_poll_fire_fn fire;
+	void *ctx;
+};
+
+static void qtfs_poll_work_fn(struct work_struct *work)
+{
+	struct qtfs_poll_watch *w = container_of(work, struct qtfs_poll_watch, work);
+
+	w->fire(w->ctx);
+}
+
+static int qtfs_poll_wake(wait_queue_entry_t *wait, unsigned int mode, int sync, void *key)
+{
+	struct qtfs_poll_entry *e = container_of(wait, struct qtfs_poll_entry, wait);
+
+	queue_work(system_wq, &e->w->work);
+	return 0;
+}
+
+static void qtfs_poll_queue(struct file *f, wait_queue_head_t *head, poll_table *pt)
+{
+	struct qtfs_poll_watch *w = container_of(pt, struct qtfs_poll_watch, pt);
+	struct qtfs_poll_entry *e;
+
+	spin_lock(&w->lock);
+	if (w->n < QTFS_POLL_HEADS) {
+		e = &w->e[w->n++];
+		e->w = w;
+		e->head = head;
+		init_waitqueue_func_entry(&e->wait, qtfs_poll_wake);
+		add_wait_queue(head, &e->wait);
+	}
+	spin_unlock(&w->lock);
+}
+
+struct qtfs_poll_watch *qtfs_shim_poll_watch_new(qtfs_shim_poll_fire_fn fire, void *ctx)
+{
+	struct qtfs_poll_watch *w = kzalloc(sizeof(*w), GFP_KERNEL);
+
+	if (!w)
+		return NULL;
+	spin_lock_init(&w->lock);
+	INIT_WORK(&w->work, qtfs_poll_work_fn);
+	w->fire = fire;
+	w->ctx = ctx;
+	return w;
+}
+
+unsigned int qtfs_shim_poll_arm(struct qtfs_poll_watch *w, struct file *f, unsigned int events)
+{
+	init_poll_funcptr(&w->pt, qtfs_poll_queue);
+	w->pt._key = (__force __poll_t)events | EPOLLERR | EPOLLHUP;
+	return (__force unsigned int)vfs_poll(f, &w->pt);
+}
+
+unsigned int qtfs_shim_poll_now(struct file *f)
+{
+	return (__force unsigned int)vfs_poll(f, NULL);
+}
+
+void qtfs_shim_poll_disarm(struct qtfs_poll_watch *w)
+{
+	int i;
+
+	spin_lock(&w->lock);
+	for (i = 0; i < w->n; i++)
+		remove_wait_queue(w->e[i].head, &w->e[i].wait);
+	w->n = 0;
+	spin_unlock(&w->lock);
+}
+
+void qtfs_shim_poll_watch_free(struct qtfs_poll_watch *w)
+{
+	/* No wake-up can queue the work once the entries are gone. */
+	qtfs_shim_poll_disarm(w);
+	cancel_work_sync(&w->work);
+	kfree(w);
 }

@@ -19,6 +19,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/fs_struct.h>
+#include <linux/fsnotify.h>
 #include <linux/kdev_t.h>
 #include <linux/mount.h>
 #include <linux/namei.h>
@@ -624,6 +625,22 @@ long qtfs_shim_write(struct file *f, const void *buf, size_t len, u64 off)
 		return -EBADF;
 	if (off > (u64)LLONG_MAX)
 		return -EINVAL;
+	if (qtfs_shim_needs_bounce(f, true)) {
+		ssize_t ret;
+
+		if (!(f->f_mode & FMODE_CAN_WRITE))
+			return -EINVAL;
+		/* As vfs_write(): the checks kernel_write() would make. */
+		ret = rw_verify_area(WRITE, f, &pos, len);
+		if (ret)
+			return ret;
+		file_start_write(f);
+		ret = qtfs_shim_bounce(f, (void *)buf, len, &pos, true);
+		if (ret > 0)
+			fsnotify_modify(f);
+		file_end_write(f);
+		return ret;
+	}
 	return kernel_write(f, buf, len, &pos);
 }
 

@@ -8,7 +8,7 @@
 //! `Documentation/filesystems/locking.rst` (for example the parent's
 //! `i_rwsem` in `lookup`, `create`, `unlink`).
 
-use super::types::{Dentry, DirContext, File, Inode, InodeRef, Io, ReadFolio, Readahead, SuperBlock};
+use super::types::{Dentry, DirContext, File, Inode, InodeRef, Io, PollTable, ReadFolio, Readahead, SuperBlock};
 use crate::kbase::vfs::FsStat;
 use kernel::alloc::{KBox, KVec};
 use kernel::error::Result;
@@ -135,6 +135,8 @@ pub(crate) trait RemoteFs: Sized + 'static {
     fn uses_page_cache(file: &File<Self>) -> bool;
     fn write_iter(io: &mut Io<'_, Self>) -> Result<usize>;
     fn fsync(file: &File<Self>, start: i64, end: i64, datasync: bool) -> Result;
+    /// `->poll`: the events ready now; waits are registered on `table`.
+    fn poll(file: &File<Self>, table: &mut PollTable<'_>) -> u32;
     /// `fallocate(2)`.
     fn fallocate(file: &File<Self>, mode: u32, offset: i64, len: i64) -> Result;
     /// Lists a directory from `ctx.pos()`.

@@ -9,7 +9,7 @@
 //! reference: the tables live in the module's read-only data.
 
 use super::ops::{Created, RemoteFs, SetAttr};
-use super::types::{Dentry, DirContext, File, Inode, InodeBox, Io, ReadFolio, Readahead, SuperBlock};
+use super::types::{Dentry, DirContext, File, Inode, InodeBox, Io, PollTable, ReadFolio, Readahead, SuperBlock};
 use kernel::alloc::KBox;
 use kernel::bindings;
 use kernel::error::Result;
@@ -160,6 +160,7 @@ impl<T: RemoteFs> Tables<T> {
             mmap: Some(bindings::generic_file_mmap),
             fsync: Some(fsync_cb::<T>),
             fallocate: Some(fallocate_cb::<T>),
+            poll: Some(poll_cb::<T>),
             llseek: Some(bindings::generic_file_llseek),
             splice_read: Some(splice_read_cb::<T>),
             splice_write: Some(bindings::iter_file_splice_write),
@@ -664,6 +665,16 @@ unsafe extern "C" fn write_iter_cb<T: RemoteFs>(k: *mut bindings::kiocb, i: *mut
     // SAFETY: per the contract.
     let mut io = unsafe { Io::<T>::from_raw(k, i) };
     ret_len(T::write_iter(&mut io))
+}
+
+/// # Safety
+///
+/// `->poll` (poll, select, epoll): the ready events.
+unsafe extern "C" fn poll_cb<T: RemoteFs>(f: *mut bindings::file, pt: *mut bindings::poll_table_struct) -> bindings::__poll_t {
+    // SAFETY: per the contract `f` is an open file of ours and `pt` null
+    // or the caller's poll table, both valid for the call.
+    let (file, mut table) = unsafe { (File::from_raw(f), PollTable::from_raw(f, pt)) };
+    T::poll(file, &mut table)
 }
 
 /// # Safety

@@ -848,3 +848,94 @@ impl Readahead<'_> {
         unsafe { ReadFolio::from_raw(qtfs_shim_readahead_next(self.ractl)) }
     }
 }
+
+extern "C" {
+    fn qtfs_shim_waitq_new() -> *mut bindings::wait_queue_head;
+    fn qtfs_shim_waitq_wake(q: *mut bindings::wait_queue_head, mask: c_uint);
+    fn qtfs_shim_waitq_free(q: *mut bindings::wait_queue_head);
+    fn qtfs_shim_poll_wait(f: *mut c_void, q: *mut bindings::wait_queue_head, pt: *mut bindings::poll_table_struct);
+    fn qtfs_shim_poll_requested(pt: *mut bindings::poll_table_struct) -> c_uint;
+}
+
+/// A wait queue that pollers of an open file wait on.
+///
+/// # Invariants
+///
+/// `raw` is an initialised `wait_queue_head_t` allocated by the shim, owned
+/// by this value. It is freed on drop; the owner drops it no earlier than
+/// the open file's `->release`, when no poller waits on it any more (epoll
+/// drops its entries at the file's last `fput`, poll/select before they
+/// return).
+pub(crate) struct WaitQueue {
+    raw: NonNull<bindings::wait_queue_head>,
+}
+
+// SAFETY: A wait queue head is used from any thread (it has its own lock).
+unsafe impl Send for WaitQueue {}
+// SAFETY: As above.
+unsafe impl Sync for WaitQueue {}
+
+impl WaitQueue {
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: plain allocation and initialisation.
+        let raw = unsafe { qtfs_shim_waitq_new() };
+        // INVARIANT: non-null is a new initialised head we own.
+        Ok(WaitQueue {
+            raw: NonNull::new(raw).ok_or(ENOMEM)?,
+        })
+    }
+
+    /// Wakes the pollers waiting for any of `mask`.
+    pub(crate) fn wake(&self, mask: u32) {
+        // SAFETY: `raw` is a live head (invariant).
+        unsafe { qtfs_shim_waitq_wake(self.raw.as_ptr(), mask) }
+    }
+}
+
+impl Drop for WaitQueue {
+    fn drop(&mut self) {
+        // SAFETY: ours (invariant), with no waiter left (see the type).
+        unsafe { qtfs_shim_waitq_free(self.raw.as_ptr()) }
+    }
+}
+
+/// The poll table `->poll` is given.
+///
+/// # Invariants
+///
+/// `file` is the open file being polled and `pt` null or the caller's poll
+/// table, both valid for `'a`.
+pub(crate) struct PollTable<'a> {
+    file: *mut bindings::file,
+    pt: *mut bindings::poll_table_struct,
+    _p: PhantomData<&'a ()>,
+}
+
+impl PollTable<'_> {
+    /// # Safety
+    ///
+    /// As the type's invariants, for the duration of the `->poll` call.
+    pub(crate) unsafe fn from_raw(file: *mut bindings::file, pt: *mut bindings::poll_table_struct) -> Self {
+        // INVARIANT: per the contract.
+        PollTable {
+            file,
+            pt,
+            _p: PhantomData,
+        }
+    }
+
+    /// Adds the caller to `q`'s waiters (nothing if it does not wait).
+    /// `q` must live until the open file is released (a [`WaitQueue`]
+    /// owned by the open file does).
+    pub(crate) fn wait(&mut self, q: &WaitQueue) {
+        // SAFETY: `file` and `pt` are valid (invariant); `q` is a live head
+        // that outlives the waiters, per the contract of this method.
+        unsafe { qtfs_shim_poll_wait(self.file.cast(), q.raw.as_ptr(), self.pt) }
+    }
+
+    /// The events the caller asked for (all of them for a plain check).
+    pub(crate) fn requested(&self) -> u32 {
+        // SAFETY: `pt` is null or valid (invariant).
+        unsafe { qtfs_shim_poll_requested(self.pt) }
+    }
+}

@@ -5,11 +5,19 @@
 //! - `whoami MNT`: prints `pid=`, `self=` (readlink MNT/self),
 //!   `thread_self=`, `self_stat=` and `pid_stat=` (the first field of
 //!   MNT/self/stat and MNT/<pid>/stat): all must be this process.
-//! - `readtree DIR...`: reads every regular file under each DIR (symlinks
-//!   not followed), prints `files= read= failed= bytes=`.
+//! - `readtree [--no-tasks] DIR...`: reads every regular file under each
+//!   DIR (symlinks not followed, no mount beneath entered, each opened
+//!   `O_NONBLOCK`; with `--no-tasks`, not the `<pid>/task` directories)
+//!   with 8 threads, prints
+//!   `files= read= failed= bytes=`.
 //! - `round-trips FILE COUNT STATUS`: reads FILE whole COUNT times and
 //!   prints, from the client's status file STATUS, the round trips each
 //!   read cost (`per_read=<median> min= max=`).
+//! - `wait-event FILE SECONDS ARMED`: reads FILE (arming a kernfs file's
+//!   event), waits with epoll for `EPOLLPRI` on it, having written
+//!   `armed` to the file ARMED; prints `events=0x<mask> ms=<waited>` and
+//!   the file's contents read again through the same open file, or fails
+//!   after SECONDS.
 //! - `stat-rate DIR REPS`: open/read/close of DIR/<pid>/stat for every
 //!   numeric entry of DIR, REPS times; prints `pids= reads= per_second=`.
 use anyhow::{bail, Context, Result};
@@ -47,42 +55,109 @@ struct TreeCount {
     bytes: u64,
 }
 
-fn readtree(dir: &Path, c: &mut TreeCount) {
+impl TreeCount {
+    fn add(&mut self, o: &TreeCount) {
+        self.files += o.files;
+        self.read += o.read;
+        self.failed += o.failed;
+        self.bytes += o.bytes;
+    }
+}
+
+/// Whether `p` is a `/proc/<pid>/task` directory (skipped with
+/// `--no-tasks`: each holds the same files as its process's directory).
+fn is_task_dir(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n == "task")
+        && p.parent()
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn read_file(p: &Path, buf: &mut [u8], c: &mut TreeCount) {
+    use std::os::unix::fs::OpenOptionsExt;
+    c.files += 1;
+    // Non-blocking, so that /proc/kmsg and the like answer EAGAIN.
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(p);
+    let Ok(mut f) = opened else {
+        c.failed += 1;
+        return;
+    };
+    loop {
+        match f.read(buf) {
+            Ok(0) => break,
+            Ok(n) => c.bytes += n as u64,
+            Err(_) => {
+                c.failed += 1;
+                return;
+            }
+        }
+    }
+    c.read += 1;
+}
+
+/// Walks `dir`, staying on device `dev` (no mount beneath is entered).
+fn readtree(dir: &Path, dev: u64, no_tasks: bool, buf: &mut [u8], c: &mut TreeCount) {
+    use std::os::unix::fs::MetadataExt;
     let Ok(entries) = std::fs::read_dir(dir) else {
         c.failed += 1;
         return;
     };
-    let mut buf = vec![0u8; 64 << 10];
     for e in entries.flatten() {
         let Ok(t) = e.file_type() else { continue };
         let p = e.path();
         if t.is_dir() {
-            readtree(&p, c);
-        } else if t.is_file() {
-            c.files += 1;
-            match std::fs::File::open(&p) {
-                Ok(mut f) => {
-                    let mut ok = true;
-                    loop {
-                        match f.read(&mut buf) {
-                            Ok(0) => break,
-                            Ok(n) => c.bytes += n as u64,
-                            Err(_) => {
-                                ok = false;
-                                break;
-                            }
-                        }
-                    }
-                    if ok {
-                        c.read += 1;
-                    } else {
-                        c.failed += 1;
-                    }
-                }
-                Err(_) => c.failed += 1,
+            let same_fs = std::fs::symlink_metadata(&p).is_ok_and(|m| m.dev() == dev);
+            if same_fs && !(no_tasks && is_task_dir(&p)) {
+                readtree(&p, dev, no_tasks, buf, c);
             }
+        } else if t.is_file() {
+            read_file(&p, buf, c);
         }
     }
+}
+
+/// Reads the trees with `THREADS` threads, each taking whole top-level
+/// entries (the server answers requests in parallel).
+fn readtrees(dirs: &[&str], no_tasks: bool) -> TreeCount {
+    const THREADS: usize = 8;
+    let mut top = Vec::new();
+    let mut total = TreeCount::default();
+    for d in dirs {
+        use std::os::unix::fs::MetadataExt;
+        let dev = std::fs::metadata(d).map(|m| m.dev()).unwrap_or(0);
+        match std::fs::read_dir(d) {
+            Ok(entries) => top.extend(entries.flatten().map(|e| (e.path(), dev))),
+            Err(_) => total.failed += 1,
+        }
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let counts = std::sync::Mutex::new(TreeCount::default());
+    std::thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                let mut c = TreeCount::default();
+                let mut buf = vec![0u8; 64 << 10];
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((p, dev)) = top.get(i) else { break };
+                    match std::fs::symlink_metadata(p) {
+                        Ok(m) if m.is_dir() && std::os::unix::fs::MetadataExt::dev(&m) == *dev => {
+                            readtree(p, *dev, no_tasks, &mut buf, &mut c)
+                        }
+                        Ok(m) if m.is_file() => read_file(p, &mut buf, &mut c),
+                        _ => {}
+                    }
+                }
+                counts.lock().unwrap().add(&c);
+            });
+        }
+    });
+    total.add(&counts.into_inner().unwrap());
+    total
 }
 
 /// The `round_trips` line of a status file, and each opcode's calls.
@@ -177,16 +252,58 @@ fn stat_rate(dir: &str, reps: usize) -> Result<()> {
     Ok(())
 }
 
+fn wait_event(file: &str, seconds: i32, armed: &str) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::fd::AsRawFd;
+    let mut f = std::fs::File::open(file).with_context(|| format!("open {file}"))?;
+    let mut first = String::new();
+    f.read_to_string(&mut first).context("first read")?;
+    // SAFETY: plain system calls on descriptors this function owns.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if ep < 0 {
+        bail!("epoll_create1: {}", std::io::Error::last_os_error());
+    }
+    let mut ev = libc::epoll_event {
+        events: libc::EPOLLPRI as u32,
+        u64: 1,
+    };
+    // SAFETY: as above; `ev` is valid for the call.
+    if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, f.as_raw_fd(), &mut ev) } != 0 {
+        bail!("epoll_ctl: {}", std::io::Error::last_os_error());
+    }
+    std::fs::write(armed, "armed\n").with_context(|| format!("write {armed}"))?;
+    let start = Instant::now();
+    let mut out = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: as above; `out` has room for one event.
+    let n = unsafe { libc::epoll_wait(ep, &mut out, 1, seconds.saturating_mul(1000)) };
+    let ms = start.elapsed().as_millis();
+    if n < 0 {
+        bail!("epoll_wait: {}", std::io::Error::last_os_error());
+    }
+    if n == 0 {
+        bail!("no event within {seconds} s");
+    }
+    let events = out.events;
+    println!("events={events:#x} ms={ms}");
+    f.seek(SeekFrom::Start(0)).context("seek")?;
+    let mut again = String::new();
+    f.read_to_string(&mut again).context("second read")?;
+    print!("{again}");
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     match a.as_slice() {
         [_, "whoami", mnt] => whoami(mnt),
-        [_, "readtree", dirs @ ..] if !dirs.is_empty() => {
-            let mut c = TreeCount::default();
-            for d in dirs {
-                readtree(Path::new(d), &mut c);
+        [_, "readtree", rest @ ..] if !rest.is_empty() => {
+            let no_tasks = rest[0] == "--no-tasks";
+            let dirs = if no_tasks { &rest[1..] } else { rest };
+            if dirs.is_empty() {
+                bail!("readtree needs a directory");
             }
+            let c = readtrees(dirs, no_tasks);
             println!(
                 "files={} read={} failed={} bytes={}",
                 c.files, c.read, c.failed, c.bytes
@@ -197,9 +314,12 @@ fn main() -> Result<()> {
             round_trip_count(file, count.parse().context("COUNT")?, status)
         }
         [_, "stat-rate", dir, reps] => stat_rate(dir, reps.parse().context("REPS")?),
+        [_, "wait-event", file, secs, armed] => {
+            wait_event(file, secs.parse().context("SECONDS")?, armed)
+        }
         _ => bail!(
-            "usage: qtfs-proctool whoami MNT | readtree DIR... | \
-             round-trips FILE COUNT STATUS | stat-rate DIR REPS"
+            "usage: qtfs-proctool whoami MNT | readtree [--no-tasks] DIR... | \
+             round-trips FILE COUNT STATUS | stat-rate DIR REPS | wait-event FILE SECONDS ARMED"
         ),
     }
 }

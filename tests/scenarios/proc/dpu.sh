@@ -41,7 +41,10 @@ n=$(ls $HP 2>/dev/null | grep -cE '^[0-9]+$')
 [ "$(cat $HP/sys/kernel/hostname)" = qtfs-host ] || fail "hostname through qtfs: $(cat $HP/sys/kernel/hostname)"
 [ "$(md5sum < $HP/version | cut -d' ' -f1)" = "$(expect version)" ] || fail "/proc/version differs"
 [ "$(md5sum < $HP/filesystems | cut -d' ' -f1)" = "$(expect filesystems)" ] || fail "/proc/filesystems differs"
-ok "Name, State, PPid as on the HOST; $n pids listed"
+[ "$(tr '\0' ' ' < $HP/$pid/cmdline)" = "sleep 1000 " ] || fail "cmdline through qtfs: $(tr '\0' ' ' < $HP/$pid/cmdline)"
+echo 500 > $HP/$pid/oom_score_adj || fail "writing the HOST process's oom_score_adj"
+[ "$(cat $HP/$pid/oom_score_adj)" = 500 ] || fail "oom_score_adj reads $(cat $HP/$pid/oom_score_adj)"
+ok "Name, State, PPid as on the HOST; $n pids listed; cmdline read and oom_score_adj written (files with ->read/->write only)"
 
 step "self, thread-self and the caller's own pid are the caller's, from the DPU's procfs"
 qtfs-proctool whoami $HP > /tmp/who || fail "whoami: $(cat /tmp/who)"
@@ -67,17 +70,31 @@ echo "$pid" > $HC/qtfs-test/cgroup.procs || fail "moving HOST pid $pid"
 grep -qx "$pid" $HC/qtfs-test/cgroup.procs || fail "cgroup.procs does not list $pid"
 grep -qx "0::/qtfs-test" $HP/$pid/cgroup || fail "the HOST's /proc/$pid/cgroup through qtfs: $(cat $HP/$pid/cgroup)"
 grep -q "populated 1" $HC/qtfs-test/cgroup.events || fail "cgroup.events: $(cat $HC/qtfs-test/cgroup.events)"
+# An epoll on cgroup.events, woken by the HOST's notification when the
+# sleeper exits (no polling).
+rm -f /tmp/armed
+qtfs-proctool wait-event $HC/qtfs-test/cgroup.events 120 /tmp/armed > /tmp/event 2>&1 &
+WAITER=$!
+t=0
+until [ -s /tmp/armed ]; do
+    t=$((t + 1)); [ $t -gt 300 ] && fail "the epoll waiter never armed: $(cat /tmp/event)"
+    sleep 0.1
+done
 barrier_open 12396
 B1=$BARRIER_PID
 ok "the HOST checks it now"
 
-step "after the HOST kills the sleeper (it opens 12395): the cgroup empties and goes"
+step "after the HOST kills the sleeper (it opens 12395): epoll wakes, the cgroup empties and goes"
 barrier_wait 300 "$HOST_IP" 12395 || fail "the HOST never killed the sleeper"
 t=0
 until grep -q "populated 0" $HC/qtfs-test/cgroup.events; do
     t=$((t + 1)); [ $t -gt 100 ] && fail "cgroup.events never showed populated 0"
     sleep 0.2
 done
+wait $WAITER || fail "the epoll on cgroup.events did not wake: $(cat /tmp/event)"
+sed 's/^/    /' /tmp/event
+grep -q "^events=0x[0-9a-f]*[2367abef] " /tmp/event || fail "no EPOLLPRI in $(head -1 /tmp/event)"
+grep -q "populated 0" /tmp/event || fail "reading cgroup.events again through the woken file: $(cat /tmp/event)"
 cat $HP/$pid/status >/dev/null 2>&1 && fail "the dead process's status is still readable"
 rmdir $HC/qtfs-test || fail "rmdir of the cgroup"
 [ -d $HC/qtfs-test ] && fail "the cgroup is still listed"
@@ -89,13 +106,17 @@ sed 's/^/    /' /tmp/rt
 grep -q "^per_read=1 " /tmp/rt || fail "a warm whole-file read is not one round trip"
 qtfs-proctool stat-rate $HP 3 | sed 's/^/    through qtfs: /'
 ok "one round trip"
+barrier_open 12394
+B4=$BARRIER_PID
 
-step "every readable file under the HOST's /proc and /sys, within a bound"
+step "every readable file under the HOST's /proc (tasks of pid 1 only) and /sys, within 240 s"
+barrier_wait 300 "$HOST_IP" 12393 || fail "the HOST never ended its 100 processes"
 start=$(date +%s)
-timeout 300 qtfs-proctool readtree $HP/sys $HP/1 $HP/$pid $HS > /tmp/tree || fail "readtree did not finish: $(cat /tmp/tree)"
-timeout 300 qtfs-proctool readtree $HP > /tmp/tree2 || fail "readtree of /proc did not finish: $(cat /tmp/tree2)"
-echo "    /proc/sys, /proc/1, /sys: $(cat /tmp/tree); all of /proc: $(cat /tmp/tree2); $(( $(date +%s) - start )) s"
-grep -q "read=0 " /tmp/tree && fail "nothing was read"
+timeout 240 qtfs-proctool readtree --no-tasks $HP $HS > /tmp/tree || fail "readtree did not finish in 240 s: $(cat /tmp/tree)"
+timeout 60 qtfs-proctool readtree $HP/1/task > /tmp/tree2 || fail "readtree of /proc/1/task did not finish: $(cat /tmp/tree2)"
+echo "    /proc and /sys: $(cat /tmp/tree); /proc/1/task: $(cat /tmp/tree2); $(( $(date +%s) - start )) s"
+files=$(sed -n 's/.* read=\([0-9]*\) .*/\1/p' /tmp/tree)
+[ "${files:-0}" -ge 2000 ] || fail "only ${files:-0} files read"
 ok "finished"
 
 step "status and unload"
@@ -105,5 +126,5 @@ rmmod qtfs || fail "rmmod qtfs"
 [ -e $STATUS ] && fail "$STATUS left after rmmod"
 barrier_open 12398
 sleep 5
-kill $B1 2>/dev/null
+kill $B1 $B4 2>/dev/null
 echo "dpu: all checks passed"

@@ -13,7 +13,8 @@ echo "+memory +pids" > $CGROOT/cgroup.subtree_control || fail "enable controller
 # 100 HOST processes for the /proc/<pid>/stat rate, one of them the one the
 # DPU moves into a cgroup.
 i=0
-while [ $i -lt 100 ]; do sleep 1000 & i=$((i + 1)); done
+SLEEPERS=""
+while [ $i -lt 100 ]; do sleep 1000 & SLEEPERS="$SLEEPERS $!"; i=$((i + 1)); done
 sleep 1000 &
 SLEEPER=$!
 {
@@ -41,14 +42,21 @@ cat /proc/$SLEEPER/cgroup | sed 's/^/    /'
 grep -qx "0::/qtfs-test" /proc/$SLEEPER/cgroup || fail "the sleeper is not in /qtfs-test: $(cat /proc/$SLEEPER/cgroup)"
 [ "$(cat $CGROOT/qtfs-test/memory.max)" = 52428800 ] || fail "memory.max on the HOST: $(cat $CGROOT/qtfs-test/memory.max)"
 [ "$(cat $CGROOT/qtfs-test/pids.max)" = 20 ] || fail "pids.max on the HOST: $(cat $CGROOT/qtfs-test/pids.max)"
+[ "$(cat /proc/$SLEEPER/oom_score_adj)" = 500 ] || fail "oom_score_adj on the HOST: $(cat /proc/$SLEEPER/oom_score_adj)"
 ok "the DPU's cgroup writes took effect on the HOST"
 kill $SLEEPER
 barrier_open 12395
 B2=$BARRIER_PID
 
+step "when the DPU has measured /proc/<pid>/stat reads (it opens 12394), end the 100 processes"
+barrier_wait 300 "$DPU_IP" 12394 || fail "the DPU never measured"
+kill $SLEEPERS
+barrier_open 12393
+B3=$BARRIER_PID
+
 step "wait for the DPU to finish (it opens 12398)"
 barrier_wait 300 "$DPU_IP" 12398 || fail "the DPU never finished"
-kill $B0 $B2 2>/dev/null
+kill $B0 $B2 $B3 2>/dev/null
 [ -d $CGROOT/qtfs-test ] && fail "the DPU's rmdir of the cgroup did not reach the HOST"
 cat /proc/fs/qtfs_server/status | sed 's/^/    /'
 rmmod qtfs_server || fail "rmmod failed"

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+//! poll, select and epoll on remote files, as FUSE does them: `->poll`
+//! asks the server once (`PollRegister`, one round trip) and waits on the
+//! open file's local queue; the server's `PollEvent` (handled by the
+//! receive thread) wakes that queue, and the next `->poll` returns the
+//! events it brought. A registration is one-shot: the next `->poll` after
+//! an event asks again, so level-triggered waiters keep seeing a state
+//! that stays ready (a FIFO with data, a kernfs file not read since it
+//! changed) and see nothing once it is consumed. No polling loop runs
+//! anywhere: without an event nothing is sent.
+#![forbid(unsafe_code)]
+
+use crate::kbase::vfsc::{PollTable, WaitQueue};
+use crate::proto::{PollEvents, PollRegisterRequest, Reply, Request};
+use crate::transport::Creds;
+use crate::vfs_super::SuperInfo;
+use kernel::new_spinlock;
+use kernel::prelude::*;
+use kernel::sync::{Arc, SpinLock};
+
+/// What `->poll` returns when the server cannot be asked.
+pub(crate) const POLL_FAILED: u32 = PollEvents::POLLERR.bits() | PollEvents::POLLHUP.bits();
+
+/// The poll state of one open file.
+#[pin_data]
+pub(crate) struct PollSlot {
+    /// Where pollers of the file wait.
+    pub(crate) waitq: WaitQueue,
+    #[pin]
+    state: SpinLock<SlotState>,
+}
+
+struct SlotState {
+    /// The registration waiting on the server, or 0.
+    active: u64,
+    /// Events an event frame brought that no `->poll` returned yet.
+    ready: u32,
+}
+
+impl PollSlot {
+    pub(crate) fn new() -> Result<Arc<PollSlot>> {
+        let waitq = WaitQueue::new()?;
+        Arc::pin_init(
+            pin_init!(PollSlot {
+                waitq,
+                state <- new_spinlock!(SlotState { active: 0, ready: 0 }),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Registration `poll_id` reported `revents` (from the receive
+    /// thread, or when the connection died).
+    pub(crate) fn on_event(&self, poll_id: u64, revents: u32) {
+        {
+            let mut st = self.state.lock();
+            if st.active != poll_id {
+                return;
+            }
+            st.active = 0;
+            st.ready |= revents;
+        }
+        self.waitq.wake(revents);
+    }
+
+    /// The registration still waiting on the server, taken (at release).
+    pub(crate) fn take_active(&self) -> u64 {
+        core::mem::replace(&mut self.state.lock().active, 0)
+    }
+}
+
+/// `->poll` of an open file with server handle `handle`.
+pub(crate) fn poll(info: &SuperInfo, slot: &Arc<PollSlot>, handle: u64, creds: &Creds, table: &mut PollTable<'_>) -> u32 {
+    table.wait(&slot.waitq);
+    let id = {
+        let mut st = slot.state.lock();
+        if st.ready != 0 {
+            return core::mem::replace(&mut st.ready, 0);
+        }
+        if st.active != 0 {
+            return 0;
+        }
+        st.active = info.conn.new_poll_id();
+        st.active
+    };
+    if info.conn.add_poll(id, slot.clone()).is_err() {
+        slot.state.lock().active = 0;
+        return POLL_FAILED;
+    }
+    let events = PollEvents::from_bits(table.requested() & PollEvents::KNOWN).unwrap_or(PollEvents::POLLIN);
+    let r = info.conn.call(
+        creds,
+        &Request::PollRegister(PollRegisterRequest {
+            handle,
+            poll_id: id,
+            events,
+        }),
+        |r| match r {
+            Reply::PollRegister(p) => Ok(p.revents.bits()),
+            _ => Err(kernel::error::code::EIO),
+        },
+    );
+    match r {
+        Ok(0) => {
+            // Waiting on the server, unless its event came first.
+            let mut st = slot.state.lock();
+            core::mem::replace(&mut st.ready, 0)
+        }
+        Ok(revents) => {
+            // Ready now: the registration is already over.
+            info.conn.remove_poll(id);
+            let mut st = slot.state.lock();
+            if st.active == id {
+                st.active = 0;
+            }
+            revents | core::mem::replace(&mut st.ready, 0)
+        }
+        Err(_) => {
+            info.conn.remove_poll(id);
+            let mut st = slot.state.lock();
+            if st.active == id {
+                st.active = 0;
+            }
+            POLL_FAILED
+        }
+    }
+}
+
+/// The open file goes: its registration (ended on the server by the
+/// release of its handle) is forgotten here.
+pub(crate) fn release(info: &SuperInfo, slot: &PollSlot) {
+    let id = slot.take_active();
+    if id != 0 {
+        info.conn.remove_poll(id);
+    }
+}
