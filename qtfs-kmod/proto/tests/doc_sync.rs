@@ -15,7 +15,17 @@ use qtfs_proto::frame::OperationLayout;
 use qtfs_proto::handshake::{ClientAuth, ServerHello, MIN_KEY_LEN, NONCE_LEN, TRANSCRIPT_LEN};
 use qtfs_proto::*;
 
-const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/protocol.md");
+/// The crate's directory, from cargo at run time (a test binary reused
+/// from a build in another checkout must read this checkout's files).
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into())
+}
+
+fn doc_path() -> std::path::PathBuf {
+    manifest_dir().join("../../docs/protocol.md")
+}
 
 fn layout<T: Describe>() -> (&'static str, &'static [Field], &'static str) {
     (T::NAME, T::FIELDS, T::DOC)
@@ -333,14 +343,14 @@ fn replace_section(doc: &str, name: &str, body: &str) -> Option<String> {
 
 #[test]
 fn protocol_md_matches_the_code() {
-    let doc = std::fs::read_to_string(DOC).expect("docs/protocol.md exists");
+    let doc = std::fs::read_to_string(doc_path()).expect("docs/protocol.md exists");
     let mut want = doc.clone();
     for (name, body) in sections() {
         want = replace_section(&want, name, &body)
             .unwrap_or_else(|| panic!("docs/protocol.md lacks the generated section {name}"));
     }
     if std::env::var_os("QTFS_BLESS_DOCS").is_some() {
-        std::fs::write(DOC, &want).unwrap();
+        std::fs::write(doc_path(), &want).unwrap();
         return;
     }
     // Every generated section must appear exactly once.

@@ -62,7 +62,9 @@ fn frames_match_golden_vectors() {
         .map(|(n, f)| format!("{n} {}\n", hex(f)))
         .collect();
     if std::env::var_os("QTFS_BLESS_GOLDEN").is_some() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/frames.txt");
+        let path =
+            std::path::Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+                .join("tests/golden/frames.txt");
         std::fs::write(path, &text).unwrap();
         return;
     }
