@@ -909,33 +909,32 @@ impl<T: PollFire> Watched<T> {
 }
 
 extern "C" {
-    fn qtfs_shim_bounce_mm_keep();
-    fn qtfs_shim_bounce_mm_drop();
+    fn qtfs_shim_server_vfs_init() -> c_int;
+    fn qtfs_shim_server_vfs_exit();
 }
 
-/// Keeps the loading process's address space for reads and writes of
-/// files that only copy to user memory (see `shim/vfs_shim.c`); released
-/// on drop.
+/// What the server's VFS helpers keep for the module's life (see
+/// `shim/vfs_shim.c`): the workqueue that poll watches send their events
+/// from, and the loading process's address space, through which files
+/// that only copy to user memory are read and written. Released on drop.
 ///
 /// # Invariants
 ///
-/// At most one exists (the shim keeps one reference), made in the module's
-/// init (the loading process's context) and dropped after every worker
-/// stopped.
-pub(crate) struct BounceMm(());
+/// At most one exists, made in the module's init (the loading process's
+/// context) and dropped after every worker and poll watch is gone.
+pub(crate) struct ServerVfs(());
 
-impl BounceMm {
-    /// Takes a reference to the current (loading) process's address space.
-    pub(crate) fn keep() -> BounceMm {
+impl ServerVfs {
+    pub(crate) fn init() -> Result<ServerVfs> {
         // SAFETY: called once, from module init, in process context.
-        unsafe { qtfs_shim_bounce_mm_keep() };
-        BounceMm(())
+        to_result(unsafe { qtfs_shim_server_vfs_init() })?;
+        Ok(ServerVfs(()))
     }
 }
 
-impl Drop for BounceMm {
+impl Drop for ServerVfs {
     fn drop(&mut self) {
-        // SAFETY: no worker borrows the address space any more (invariant).
-        unsafe { qtfs_shim_bounce_mm_drop() };
+        // SAFETY: no worker or watch uses them any more (invariant).
+        unsafe { qtfs_shim_server_vfs_exit() };
     }
 }

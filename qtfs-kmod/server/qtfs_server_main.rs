@@ -57,8 +57,8 @@ struct QtfsServer {
     listener: Option<listener::Listener>,
     hook: Option<kbase::param::ExportsHook>,
     exports: Arc<exports::Exports>,
-    /// Released last, once no worker can borrow it.
-    bounce_mm: Option<kbase::vfs::BounceMm>,
+    /// Released last, once no worker or poll watch uses it.
+    vfs: Option<kbase::vfs::ServerVfs>,
 }
 
 impl kernel::Module for QtfsServer {
@@ -75,7 +75,7 @@ impl kernel::Module for QtfsServer {
             },
             GFP_KERNEL,
         )?;
-        let bounce_mm = kbase::vfs::BounceMm::keep();
+        let vfs = kbase::vfs::ServerVfs::init()?;
         let listener = listener::Listener::start(cfg.server, server_cfg)?;
         let status_info = status::INFO.set(KBox::pin(status::StatusInfo { listen: cfg.server }, GFP_KERNEL)?);
         let status = kbase::status::StatusFile::create::<status::Status>(kernel::c_str!("fs/qtfs_server"))?;
@@ -89,7 +89,7 @@ impl kernel::Module for QtfsServer {
             listener: Some(listener),
             hook: Some(hook),
             exports,
-            bounce_mm: Some(bounce_mm),
+            vfs: Some(vfs),
         })
     }
 }
@@ -101,6 +101,6 @@ impl Drop for QtfsServer {
         drop(self.listener.take());
         drop(self.hook.take());
         self.exports.remove_all();
-        drop(self.bounce_mm.take());
+        drop(self.vfs.take());
     }
 }

@@ -130,8 +130,8 @@ int qtfs_shim_remove(const struct path *dir, const char *name, int is_dir);
 int qtfs_shim_rename(const struct path *odir, const char *oname,
 		     const struct path *ndir, const char *nname, unsigned int flags);
 int qtfs_shim_path_stale(const struct path *p);
-void qtfs_shim_bounce_mm_keep(void);
-void qtfs_shim_bounce_mm_drop(void);
+int qtfs_shim_server_vfs_init(void);
+void qtfs_shim_server_vfs_exit(void);
 
 struct qtfs_poll_watch;
 typedef void (*qtfs_shim_poll_fire_fn)(void *ctx);

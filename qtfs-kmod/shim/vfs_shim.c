@@ -228,16 +228,27 @@ int qtfs_shim_file_is_dir(struct file *f)
  */
 static struct mm_struct *qtfs_bounce_mm;
 
-void qtfs_shim_bounce_mm_keep(void)
+/* Poll watches send their events from qtfs_poll_wq, not from system_wq:
+ * a send may wait (up to the socket's send timeout) for a slow peer. */
+static struct workqueue_struct *qtfs_poll_wq;
+
+int qtfs_shim_server_vfs_init(void)
 {
+	qtfs_poll_wq = alloc_workqueue("qtfs_poll", WQ_UNBOUND, 0);
+	if (!qtfs_poll_wq)
+		return -ENOMEM;
 	qtfs_bounce_mm = get_task_mm(current);
+	return 0;
 }
 
-void qtfs_shim_bounce_mm_drop(void)
+void qtfs_shim_server_vfs_exit(void)
 {
 	if (qtfs_bounce_mm)
 		mmput(qtfs_bounce_mm);
 	qtfs_bounce_mm = NULL;
+	if (qtfs_poll_wq)
+		destroy_workqueue(qtfs_poll_wq);
+	qtfs_poll_wq = NULL;
 }
 
 static long qtfs_shim_bounce(struct file *f, void *buf, size_t len, loff_t *pos, bool write)
@@ -464,7 +475,7 @@ static int qtfs_poll_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
 {
 	struct qtfs_poll_entry *e = container_of(wait, struct qtfs_poll_entry, wait);
 
-	queue_work(system_wq, &e->w->work);
+	queue_work(qtfs_poll_wq ? qtfs_poll_wq : system_wq, &e->w->work);
 	return 0;
 }
 

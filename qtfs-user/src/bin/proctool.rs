@@ -5,11 +5,12 @@
 //! - `whoami MNT`: prints `pid=`, `self=` (readlink MNT/self),
 //!   `thread_self=`, `self_stat=` and `pid_stat=` (the first field of
 //!   MNT/self/stat and MNT/<pid>/stat): all must be this process.
-//! - `readtree [--no-tasks] DIR...`: reads every regular file under each
+//! - `readtree [--no-tasks] [--errors] DIR...`: reads every regular file under each
 //!   DIR (symlinks not followed, no mount beneath entered, each opened
 //!   `O_NONBLOCK`; with `--no-tasks`, not the `<pid>/task` directories)
 //!   with 8 threads, prints
-//!   `files= read= failed= bytes=`.
+//!   `files= read= failed= bytes=` (with `--errors`, then one line per
+//!   failing file name, step and errno).
 //! - `round-trips FILE COUNT STATUS`: reads FILE whole COUNT times and
 //!   prints, from the client's status file STATUS, the round trips each
 //!   read cost (`per_read=<median> min= max=`).
@@ -53,6 +54,9 @@ struct TreeCount {
     read: u64,
     failed: u64,
     bytes: u64,
+    /// Failures by (file name, what failed, errno), with `--errors`.
+    errors: std::collections::BTreeMap<(String, &'static str, i32), u64>,
+    keep_errors: bool,
 }
 
 impl TreeCount {
@@ -61,6 +65,22 @@ impl TreeCount {
         self.read += o.read;
         self.failed += o.failed;
         self.bytes += o.bytes;
+        for (k, v) in &o.errors {
+            *self.errors.entry(k.clone()).or_default() += v;
+        }
+    }
+
+    fn fail(&mut self, p: &Path, what: &'static str, e: &std::io::Error) {
+        self.failed += 1;
+        if self.keep_errors {
+            let name = p
+                .file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+            *self
+                .errors
+                .entry((name, what, e.raw_os_error().unwrap_or(0)))
+                .or_default() += 1;
+        }
     }
 }
 
@@ -82,18 +102,15 @@ fn read_file(p: &Path, buf: &mut [u8], c: &mut TreeCount) {
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(p);
-    let Ok(mut f) = opened else {
-        c.failed += 1;
-        return;
+    let mut f = match opened {
+        Ok(f) => f,
+        Err(e) => return c.fail(p, "open", &e),
     };
     loop {
         match f.read(buf) {
             Ok(0) => break,
             Ok(n) => c.bytes += n as u64,
-            Err(_) => {
-                c.failed += 1;
-                return;
-            }
+            Err(e) => return c.fail(p, "read", &e),
         }
     }
     c.read += 1;
@@ -102,9 +119,9 @@ fn read_file(p: &Path, buf: &mut [u8], c: &mut TreeCount) {
 /// Walks `dir`, staying on device `dev` (no mount beneath is entered).
 fn readtree(dir: &Path, dev: u64, no_tasks: bool, buf: &mut [u8], c: &mut TreeCount) {
     use std::os::unix::fs::MetadataExt;
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        c.failed += 1;
-        return;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return c.fail(dir, "list", &e),
     };
     for e in entries.flatten() {
         let Ok(t) = e.file_type() else { continue };
@@ -122,7 +139,7 @@ fn readtree(dir: &Path, dev: u64, no_tasks: bool, buf: &mut [u8], c: &mut TreeCo
 
 /// Reads the trees with `THREADS` threads, each taking whole top-level
 /// entries (the server answers requests in parallel).
-fn readtrees(dirs: &[&str], no_tasks: bool) -> TreeCount {
+fn readtrees(dirs: &[&str], no_tasks: bool, keep_errors: bool) -> TreeCount {
     const THREADS: usize = 8;
     let mut top = Vec::new();
     let mut total = TreeCount::default();
@@ -139,7 +156,10 @@ fn readtrees(dirs: &[&str], no_tasks: bool) -> TreeCount {
     std::thread::scope(|s| {
         for _ in 0..THREADS {
             s.spawn(|| {
-                let mut c = TreeCount::default();
+                let mut c = TreeCount {
+                    keep_errors,
+                    ..TreeCount::default()
+                };
                 let mut buf = vec![0u8; 64 << 10];
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -298,16 +318,27 @@ fn main() -> Result<()> {
     match a.as_slice() {
         [_, "whoami", mnt] => whoami(mnt),
         [_, "readtree", rest @ ..] if !rest.is_empty() => {
-            let no_tasks = rest[0] == "--no-tasks";
-            let dirs = if no_tasks { &rest[1..] } else { rest };
-            if dirs.is_empty() {
+            let mut rest = rest;
+            let (mut no_tasks, mut errors) = (false, false);
+            while let Some(opt) = rest.first() {
+                match *opt {
+                    "--no-tasks" => no_tasks = true,
+                    "--errors" => errors = true,
+                    _ => break,
+                }
+                rest = &rest[1..];
+            }
+            if rest.is_empty() {
                 bail!("readtree needs a directory");
             }
-            let c = readtrees(dirs, no_tasks);
+            let c = readtrees(rest, no_tasks, errors);
             println!(
                 "files={} read={} failed={} bytes={}",
                 c.files, c.read, c.failed, c.bytes
             );
+            for ((name, what, errno), n) in &c.errors {
+                println!("error {what} {name} errno={errno} count={n}");
+            }
             Ok(())
         }
         [_, "round-trips", file, count, status] => {
@@ -318,7 +349,7 @@ fn main() -> Result<()> {
             wait_event(file, secs.parse().context("SECONDS")?, armed)
         }
         _ => bail!(
-            "usage: qtfs-proctool whoami MNT | readtree [--no-tasks] DIR... | \
+            "usage: qtfs-proctool whoami MNT | readtree [--no-tasks] [--errors] DIR... | \
              round-trips FILE COUNT STATUS | stat-rate DIR REPS | wait-event FILE SECONDS ARMED"
         ),
     }
