@@ -569,7 +569,11 @@ fn remote_kill_example_script() {
     let entry = s.pidmap_dir().join(child.id().to_string());
     assert!(poll(T, || entry.exists()));
     let bin_dir = std::path::Path::new(REXEC).parent().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/remote_kill");
+    // This checkout's script (CARGO_MANIFEST_DIR at run time: the test
+    // binary may have been built in another checkout).
+    let script =
+        std::path::Path::new(&std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo"))
+            .join("examples/remote_kill");
     let st = std::process::Command::new(script)
         .args(["-KILL", &child.id().to_string()])
         .env(
