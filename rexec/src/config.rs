@@ -33,9 +33,14 @@ pub enum ConfigError {
 pub struct ServerConfig {
     /// Listen address; `CMD_NET_ADDR` or `--listen` take precedence.
     pub listen: Option<String>,
-    /// If non-empty, only these client IPs / CIDR ranges may connect over TCP.
+    /// Client IPs / CIDR ranges that may connect over TCP; required for a
+    /// TCP listener (`["*"]` admits any address).
     #[serde(default)]
     pub allowed_clients: Vec<String>,
+    /// Serve plain TCP (no encryption, no client authentication) when there
+    /// is no `[tls]`: must be said explicitly.
+    #[serde(default)]
+    pub insecure_plaintext: bool,
     /// If non-empty, only these uids may connect over a unix socket.
     #[serde(default)]
     pub allowed_uids: Vec<u32>,

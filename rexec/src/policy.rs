@@ -225,13 +225,20 @@ pub fn filter_env(cfg: &EnvConfig, env: &[(Vec<u8>, Vec<u8>)]) -> Vec<(Vec<u8>, 
 #[derive(Debug, Clone, Default)]
 pub struct AddrAcl {
     nets: Vec<(IpAddr, u8)>,
+    any: bool,
 }
 
 impl AddrAcl {
-    /// Parse entries like `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`.
+    /// Parse entries like `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`, or `*`
+    /// (any address).
     pub fn new(entries: &[String]) -> Result<AddrAcl, ConfigError> {
         let mut nets = Vec::new();
+        let mut any = false;
         for e in entries {
+            if e == "*" {
+                any = true;
+                continue;
+            }
             let bad = || ConfigError::Invalid(format!("bad allowed_clients entry {e:?}"));
             let (ip, len) = match e.split_once('/') {
                 Some((ip, len)) => (ip, Some(len.parse::<u8>().map_err(|_| bad())?)),
@@ -245,12 +252,12 @@ impl AddrAcl {
             }
             nets.push((ip, len));
         }
-        Ok(AddrAcl { nets })
+        Ok(AddrAcl { nets, any })
     }
 
-    /// True if no list is configured or `ip` is in it.
+    /// True if `ip` is in the list (an empty list admits nobody).
     pub fn allows(&self, ip: IpAddr) -> bool {
-        if self.nets.is_empty() {
+        if self.any {
             return true;
         }
         let ip = match ip {
@@ -288,7 +295,10 @@ mod tests {
         assert!(acl.allows("::ffff:10.0.0.1".parse().unwrap()));
         assert!(acl.allows("192.168.1.5".parse().unwrap()));
         assert!(!acl.allows("192.168.1.6".parse().unwrap()));
-        assert!(AddrAcl::default().allows("1.1.1.1".parse().unwrap()));
+        assert!(!AddrAcl::default().allows("1.1.1.1".parse().unwrap()));
+        assert!(AddrAcl::new(&["*".into()])
+            .unwrap()
+            .allows("1.1.1.1".parse().unwrap()));
         assert!(AddrAcl::new(&["1.2.3.4/33".into()]).is_err());
     }
 

@@ -119,6 +119,20 @@ impl Server {
             );
         }
         let acl = AddrAcl::new(&cfg.allowed_clients)?;
+        if let Addr::Tcp(_) = addr {
+            if cfg.allowed_clients.is_empty() {
+                anyhow::bail!(
+                    "invalid config: a TCP listener needs allowed_clients (the client addresses \
+                     or networks; [\"*\"] admits any address)"
+                );
+            }
+            if cfg.tls.is_none() && !cfg.insecure_plaintext {
+                anyhow::bail!(
+                    "invalid config: no [tls] for the TCP listener {addr}: configure mutual TLS, \
+                     or set insecure_plaintext = true to serve unencrypted, unauthenticated TCP"
+                );
+            }
+        }
         let tls = match &cfg.tls {
             Some(t) => {
                 for p in [&t.key, &t.client_ca] {

@@ -119,6 +119,22 @@ fn missing_or_unsafe_whitelist_refuses_to_start() {
     );
 }
 
+/// Finding 5: a TCP listener without `allowed_clients` used to admit anyone,
+/// and one without `[tls]` served plain TCP after a mere warning.
+#[test]
+fn tcp_needs_allowed_clients_and_tls_or_explicit_plaintext() {
+    let allow = "[[allow]]\npath = \"/usr/bin/true\"\n";
+    server_refuses(Some(allow), 0o600, "needs allowed_clients");
+    server_refuses(
+        Some(&format!("allowed_clients = [\"127.0.0.1\"]\n{allow}")),
+        0o600,
+        "insecure_plaintext = true",
+    );
+    // An explicit "*" admits any address; plain TCP once it is asked for.
+    let s = TestServer::start("allowed_clients = [\"*\"]\ninsecure_plaintext = true\n");
+    ok_true(&s);
+}
+
 #[test]
 fn plain_tcp_logs_a_warning() {
     let s = TestServer::start("");

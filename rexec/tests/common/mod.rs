@@ -59,10 +59,21 @@ impl TestServer {
         Self::start_with("tcp://127.0.0.1:0", extra, DEFAULT_ALLOW)
     }
 
+    /// Start a server; a TCP listener gets `allowed_clients = ["127.0.0.1"]`
+    /// and `insecure_plaintext = true` unless `extra` says otherwise.
     pub fn start_with(listen: &str, extra: &str, allow: &str) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let listen = listen.replace("$DIR", dir.path().to_str().unwrap());
-        let cfg = write_config(dir.path(), &format!("{extra}\n{allow}"));
+        let mut defaults = String::new();
+        if listen.starts_with("tcp://") {
+            if !extra.contains("allowed_clients") {
+                defaults.push_str("allowed_clients = [\"127.0.0.1\"]\n");
+            }
+            if !extra.contains("[tls]") && !extra.contains("insecure_plaintext") {
+                defaults.push_str("insecure_plaintext = true\n");
+            }
+        }
+        let cfg = write_config(dir.path(), &format!("{defaults}{extra}\n{allow}"));
         let mut child = Command::new(SERVER)
             .arg("--config")
             .arg(&cfg)

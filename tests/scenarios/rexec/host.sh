@@ -43,6 +43,7 @@ chmod 755 "$CONF_DIR"
 CONF=$CONF_DIR/rexec_server.toml
 {
     echo "allowed_clients = [\"$DPU_IP\", \"127.0.0.1\"]"
+    echo "insecure_plaintext = true"
     echo "[session]"
     echo "shutdown_timeout_ms = 5000"
     if [ -n "$NAMES" ]; then
