@@ -146,30 +146,18 @@ impl Default for SessionConfig {
     }
 }
 
-/// Environment policy.
-#[derive(Debug, Clone, Deserialize)]
+/// Environment policy: an allow list. A command gets only the safe set
+/// (`policy::SAFE_ENV`, values checked), the names listed here or in its
+/// `[[allow]]` rule's `env`, `PATH` = `search_path`, and `set`.
+#[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnvConfig {
-    /// If non-empty, only variables matching one of these pass (`NAME` or `PREFIX*`).
+    /// Further variables every command may receive (`NAME` or `PREFIX*`).
     pub allow: Vec<String>,
-    /// Variables matching one of these are dropped.
+    /// Variables refused even if allowed above (`NAME` or `PREFIX*`).
     pub deny: Vec<String>,
-    /// Variables forced to a value.
+    /// Variables forced to a value (after the filter; may override PATH).
     pub set: BTreeMap<String, String>,
-}
-
-impl Default for EnvConfig {
-    fn default() -> Self {
-        EnvConfig {
-            allow: vec![],
-            deny: vec![
-                "LD_PRELOAD".into(),
-                "LD_LIBRARY_PATH".into(),
-                "LD_AUDIT".into(),
-            ],
-            set: BTreeMap::new(),
-        }
-    }
 }
 
 /// Server TLS: mutual TLS, the client must present a certificate signed by `client_ca`.
@@ -187,13 +175,32 @@ pub struct TlsServerConfig {
 pub struct AllowRule {
     /// The binary; compared by real path (symlinks resolved).
     pub path: PathBuf,
-    /// If set, the base name of the requested argv[0] must be one of these
-    /// (needed for multi-call binaries such as busybox).
+    /// The base names argv[0] may have (needed for multi-call binaries such
+    /// as busybox); default: only the base name of `path`.
     pub names: Option<Vec<String>>,
-    /// If set, every argument (argv[1..]) must fully match one of these regexes.
-    pub args: Option<Vec<String>>,
+    /// Replaced by `positional` and `options`/`operands`; kept only to
+    /// explain that (its patterns matched anywhere, which let `kill -9 -1` in).
+    pub args: Option<toml::Value>,
+    /// Per-position patterns: argument i must fully match pattern i; at most
+    /// as many arguments as patterns (fewer only down to `min_args`).
+    pub positional: Option<Vec<String>>,
+    /// Option grammar: every argument that starts with `-` (before a `--`
+    /// that is itself allowed here) must fully match one of these...
+    pub options: Option<Vec<String>>,
+    /// ...and every other argument one of these (none allowed if unset).
+    pub operands: Option<Vec<String>>,
+    /// With `operands`: at most this many.
+    pub max_operands: Option<usize>,
+    /// If set, at least this many arguments.
+    pub min_args: Option<usize>,
     /// If set, at most this many arguments.
     pub max_args: Option<usize>,
+    /// Further environment variables this command may receive (`NAME` or `PREFIX*`).
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// If set, the command runs in the client's directory only if it is one
+    /// of these, otherwise in the first (so `cwd = ["/"]` always runs in /).
+    pub cwd: Option<Vec<PathBuf>>,
 }
 
 /// Check that a file that grants privileges cannot be changed by others:
@@ -271,11 +278,6 @@ impl ServerConfig {
         if self.limits.max_sessions == 0 {
             return Err(ConfigError::Invalid(
                 "limits.max_sessions must be > 0".into(),
-            ));
-        }
-        if self.session.heartbeat_timeout_ms < 1500 {
-            return Err(ConfigError::Invalid(
-                "session.heartbeat_timeout_ms must be >= 1500 (clients ping every second)".into(),
             ));
         }
         if self.limits.max_frame < 1024 {

@@ -13,7 +13,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, info, warn};
 
 use crate::config::ServerConfig;
-use crate::policy::{filter_env, Whitelist};
+use crate::policy::{escape_for_log, filter_env, Whitelist};
 use crate::process::{grow_pipe, kill_group, kill_tree, spawn, SpawnSpec, SESSION_ENV};
 use crate::protocol::{
     fill_data_header, frame_writer, DataKind, ExecRequest, ExitStatus, Frame, FrameReader,
@@ -39,6 +39,7 @@ enum StdinMsg {
 
 type Incoming = Result<Frame, ProtocolError>;
 
+/// Serve one connection to the end. Never panics on bad input; logs instead.
 /// Serve one connection to the end. Never panics on bad input; logs instead.
 pub async fn run_session<S>(stream: S, peer: String, ctx: Arc<SessionCtx>)
 where
@@ -212,14 +213,28 @@ impl Session {
                 return false;
             }
         };
-        let exe = match ctx.whitelist.check(&req.argv, &cwd, &cfg.search_path) {
+        let permit = match ctx.whitelist.check(&req.argv, &cwd, &cfg.search_path) {
             Ok(p) => p,
             Err(d) => {
                 self.fail(d.exit_code(), d.to_string()).await;
                 return false;
             }
         };
-        let mut env = filter_env(&cfg.env, &req.env);
+        let exe = permit.exe.clone();
+        let cwd = permit.cwd(&cwd);
+        let filtered = filter_env(&cfg.env, permit.env(), &cfg.search_path, &req.env);
+        if !filtered.refused.is_empty() {
+            let names: Vec<String> = filtered.refused.iter().map(|n| escape_for_log(n)).collect();
+            // Info, not warn: clients send their whole environment, so
+            // most requests have some.
+            info!(
+                peer = %self.peer,
+                argv0 = %escape_for_log(&req.argv[0]),
+                "environment variables not passed (not allowed): {}",
+                names.join(" ")
+            );
+        }
+        let mut env = filtered.vars;
         let marker = format!(
             "{}.{}",
             std::process::id(),

@@ -37,7 +37,8 @@ fn unknown_binary_is_refused_clearly() {
 fn whitelist_compares_real_paths_and_args() {
     let s = TestServer::start("");
     let d = tempfile::tempdir().unwrap();
-    let link = d.path().join("mycat");
+    std::fs::create_dir(d.path().join("links")).unwrap();
+    let link = d.path().join("links/cat");
     std::os::unix::fs::symlink("/usr/bin/cat", &link).unwrap();
     let out = run_output(
         {
@@ -55,7 +56,7 @@ fn whitelist_compares_real_paths_and_args() {
     std::os::unix::fs::symlink("/usr/bin/ls", &fake).unwrap();
     let out = s.rexec().arg(&fake).output().unwrap();
     assert_eq!(out.status.code(), Some(126));
-    // Argument rules: echo accepts only [a-z]+ and -n, at any count.
+    // Argument rules: echo accepts only -n and [a-z]+ operands.
     let out = s.rexec().args(["echo", "-n", "abc"]).output().unwrap();
     assert_eq!(out.stdout, b"abc");
     let out = s.rexec().args(["echo", "ABC"]).output().unwrap();
@@ -74,6 +75,104 @@ fn whitelist_compares_real_paths_and_args() {
     std::os::unix::fs::symlink("/usr/bin/true", &other).unwrap();
     let out = s.rexec().arg(&other).output().unwrap();
     assert_eq!(out.status.code(), Some(126));
+}
+
+/// Finding 2: a rule without `names` accepted every argv[0] that resolves
+/// to its file, so a /sbin/modprobe rule on kmod also allowed insmod.
+#[test]
+fn rule_without_names_allows_only_its_own_name() {
+    let d = tempfile::tempdir().unwrap();
+    // A multi-call binary reachable under two names, as kmod is.
+    let modprobe = d.path().join("modprobe");
+    let insmod = d.path().join("insmod");
+    std::os::unix::fs::symlink("/usr/bin/true", &modprobe).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/true", &insmod).unwrap();
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        "",
+        &format!("[[allow]]\npath = \"{}\"\n", modprobe.display()),
+    );
+    assert!(s.rexec().arg(&modprobe).status().unwrap().success());
+    let out = s.rexec().arg(&insmod).output().unwrap();
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not allowed"));
+    // Not even under the name of the file the link points to.
+    let out = s.rexec().arg("/usr/bin/true").output().unwrap();
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+}
+
+/// The `[[allow]]` rule for `path` in the shipped example config, as TOML,
+/// with its path replaced by a stand-in that echoes its arguments.
+fn example_rule_with_stand_in(path: &str, dir: &std::path::Path) -> (String, std::path::PathBuf) {
+    let text = include_str!("../examples/rexec_server.toml");
+    let cfg: toml::Table = toml::from_str(text).unwrap();
+    let rules = cfg["allow"].as_array().unwrap();
+    let mut rule = rules
+        .iter()
+        .find(|r| r["path"].as_str() == Some(path))
+        .unwrap_or_else(|| panic!("no rule for {path} in the example"))
+        .as_table()
+        .unwrap()
+        .clone();
+    let name = std::path::Path::new(path).file_name().unwrap();
+    let stand_in = dir.join(name);
+    std::os::unix::fs::symlink("/usr/bin/echo", &stand_in).unwrap();
+    rule.insert("path".into(), stand_in.display().to_string().into());
+    (
+        format!("[[allow]]\n{}", toml::to_string(&rule).unwrap()),
+        stand_in,
+    )
+}
+
+/// Finding 3: argument patterns matched at any position, so the example
+/// kill rule accepted `-9 -1` (every process) and modprobe `--force`.
+#[test]
+fn shipped_examples_refuse_kill_all_and_forced_modprobe() {
+    let d = tempfile::tempdir().unwrap();
+    let (kill_rule, kill) = example_rule_with_stand_in("/bin/kill", d.path());
+    let (modprobe_rule, modprobe) = example_rule_with_stand_in("/sbin/modprobe", d.path());
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        "",
+        &format!("{kill_rule}\n{modprobe_rule}"),
+    );
+    let run =
+        |prog: &std::path::Path, args: &[&str]| s.rexec().arg(prog).args(args).output().unwrap();
+    for args in [
+        &["-9", "-1"][..],
+        &["-KILL", "-1"],
+        &["-TERM", "1"],
+        &["-TERM", "-1234"],
+        &["1234"],
+    ] {
+        let out = run(&kill, args);
+        assert_eq!(
+            out.status.code(),
+            Some(126),
+            "kill {args:?} was not refused: {out:?}"
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("arguments not allowed"));
+    }
+    let out = run(&kill, &["-TERM", "1234"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"-TERM 1234\n");
+    for args in [
+        &["--force", "x"][..],
+        &["x", "--force"],
+        &["-f", "x"],
+        &["x", "opt=1"],
+        &["x", "y"],
+    ] {
+        let out = run(&modprobe, args);
+        assert_eq!(
+            out.status.code(),
+            Some(126),
+            "modprobe {args:?} was not refused: {out:?}"
+        );
+    }
+    let out = run(&modprobe, &["-r", "-q", "nbd"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"-r -q nbd\n");
 }
 
 #[test]

@@ -34,7 +34,8 @@ path = "/usr/bin/yes"
 path = "/usr/bin/head"
 [[allow]]
 path = "/usr/bin/echo"
-args = ["[a-z]+", "-n"]
+options = ["-n"]
+operands = ["[a-z]+"]
 "#;
 
 pub struct TestServer {
