@@ -203,10 +203,40 @@ pub struct AllowRule {
     pub cwd: Option<Vec<PathBuf>>,
 }
 
-/// Check that a file that grants privileges cannot be changed by others:
-/// not world-writable, not group-writable unless its group is root, owned by
-/// root or by us, and its directory not world-writable without the sticky bit.
-pub fn check_file_safety(path: &Path) -> Result<(), ConfigError> {
+/// Who may change a file or directory besides root and `trusted_uid`: a
+/// reason if someone else may (owner, group- or world-writable). A sticky
+/// directory (such as /tmp) may be writable by all: there, only an entry's
+/// owner can replace it.
+fn writable_by_others(
+    md: &std::fs::Metadata,
+    trusted_uid: Option<u32>,
+    is_dir: bool,
+) -> Option<String> {
+    let mode = md.mode();
+    let sticky = is_dir && mode & 0o1000 != 0;
+    if md.uid() != 0 && Some(md.uid()) != trusted_uid {
+        return Some(format!("it is owned by uid {}", md.uid()));
+    }
+    if mode & 0o022 != 0 && !sticky {
+        let who = if mode & 0o002 != 0 { "world" } else { "group" };
+        return Some(format!("it is {who}-writable (mode {:o})", mode & 0o7777));
+    }
+    None
+}
+
+/// Check that a regular file and every directory above it can be changed
+/// only by root or `trusted_uid`: otherwise whoever can change them can
+/// change what the server does.
+pub fn check_path_chain(path: &Path, trusted_uid: Option<u32>) -> Result<(), ConfigError> {
+    let unsafe_path = |p: &Path, why: String| {
+        ConfigError::Unsafe(
+            path.into(),
+            match p == path {
+                true => why,
+                false => format!("its directory {}: {why}", p.display()),
+            },
+        )
+    };
     let md = std::fs::metadata(path).map_err(|e| ConfigError::Read(path.into(), e))?;
     if !md.is_file() {
         return Err(ConfigError::Unsafe(
@@ -214,47 +244,30 @@ pub fn check_file_safety(path: &Path) -> Result<(), ConfigError> {
             "not a regular file".into(),
         ));
     }
-    let mode = md.mode();
-    if mode & 0o002 != 0 {
-        return Err(ConfigError::Unsafe(
-            path.into(),
-            format!("it is world-writable (mode {:o})", mode & 0o7777),
-        ));
+    // The directories of the path as written (a symlink in them could be
+    // swapped) and of the file it resolves to.
+    let absolute = std::path::absolute(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+    let real = std::fs::canonicalize(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+    if let Some(why) = writable_by_others(&md, trusted_uid, false) {
+        return Err(unsafe_path(path, why));
     }
-    if mode & 0o020 != 0 && md.gid() != 0 {
-        return Err(ConfigError::Unsafe(
-            path.into(),
-            format!(
-                "it is group-writable by non-root group {} (mode {:o})",
-                md.gid(),
-                mode & 0o7777
-            ),
-        ));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if md.uid() != 0 && md.uid() != euid {
-        return Err(ConfigError::Unsafe(
-            path.into(),
-            format!("it is owned by uid {}, not root or the server", md.uid()),
-        ));
-    }
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(dm) = std::fs::metadata(dir) {
-            if dm.mode() & 0o002 != 0 && dm.mode() & 0o1000 == 0 {
-                return Err(ConfigError::Unsafe(
-                    path.into(),
-                    format!("its directory {} is world-writable", dir.display()),
-                ));
+    for start in [&absolute, &real] {
+        for dir in start.ancestors().skip(1) {
+            let dm = std::fs::metadata(dir).map_err(|e| ConfigError::Read(dir.into(), e))?;
+            if let Some(why) = writable_by_others(&dm, trusted_uid, true) {
+                return Err(unsafe_path(dir, why));
             }
         }
     }
     Ok(())
+}
+
+/// Check that a file that grants privileges (the config, TLS key and CA)
+/// can be changed only by root or the server's own user.
+pub fn check_file_safety(path: &Path) -> Result<(), ConfigError> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    check_path_chain(path, Some(euid))
 }
 
 impl ServerConfig {

@@ -19,7 +19,9 @@ pub enum Denied {
     Empty,
     #[error("command not found: {0}")]
     NotFound(String),
-    #[error("command not allowed by the server whitelist: {0} (real path {1})")]
+    /// The requested name, and (for the server's log only) its real path:
+    /// telling the client would let it map the HOST's files.
+    #[error("command not allowed by the server whitelist: {0}")]
     NotWhitelisted(String, String),
     #[error("arguments not allowed for {0}: {1}")]
     BadArgs(String, String),
@@ -37,7 +39,6 @@ impl Denied {
 
 struct Rule {
     real: PathBuf,
-    configured: PathBuf,
     /// Base names argv[0] may have: the rule's `names`, or else only the
     /// base name of its configured path (a multi-call binary such as kmod
     /// or busybox is reachable under many names that resolve to one file).
@@ -139,8 +140,9 @@ pub struct Whitelist {
 }
 
 impl Whitelist {
-    /// Compile the rules; entries are canonicalized now (a missing binary is
-    /// kept by its configured path and resolved again at request time).
+    /// Compile the rules. Each path is resolved now, once: it must exist,
+    /// and it and every directory above it must be root's alone (whoever can
+    /// replace a whitelisted binary runs code as the server's user).
     pub fn new(rules: &[AllowRule]) -> Result<Whitelist, ConfigError> {
         let mut out = Vec::new();
         for r in rules {
@@ -171,7 +173,16 @@ impl Whitelist {
                     r.path.display()
                 )));
             }
-            let real = std::fs::canonicalize(&r.path).unwrap_or_else(|_| r.path.clone());
+            let real = std::fs::canonicalize(&r.path)
+                .ok()
+                .filter(|p| is_executable_file(p))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "whitelist path {} does not exist or is not an executable file",
+                        r.path.display()
+                    ))
+                })?;
+            crate::config::check_path_chain(&real, None)?;
             let names = match &r.names {
                 Some(n) => n.clone(),
                 None => r
@@ -182,7 +193,6 @@ impl Whitelist {
             };
             out.push(Rule {
                 real,
-                configured: r.path.clone(),
                 names,
                 args,
                 min_args: r.min_args,
@@ -192,24 +202,6 @@ impl Whitelist {
             });
         }
         Ok(Whitelist { rules: out })
-    }
-
-    /// Whitelisted binaries that anyone could replace (world-writable file, or
-    /// world-writable directory without the sticky bit).
-    pub fn unsafe_entries(&self) -> Vec<PathBuf> {
-        use std::os::unix::fs::MetadataExt;
-        let writable = |p: &Path, dir: bool| {
-            std::fs::metadata(p)
-                .map(|m| m.mode() & 0o002 != 0 && !(dir && m.mode() & 0o1000 != 0))
-                .unwrap_or(false)
-        };
-        self.rules
-            .iter()
-            .filter(|r| {
-                writable(&r.real, false) || r.real.parent().is_some_and(|d| writable(d, true))
-            })
-            .map(|r| r.real.clone())
-            .collect()
     }
 
     /// Resolve argv[0] on this machine and check the request.
@@ -223,7 +215,7 @@ impl Whitelist {
         if prog.is_empty() {
             return Err(Denied::Empty);
         }
-        let shown = String::from_utf8_lossy(prog).into_owned();
+        let shown = escape_for_log(prog);
         let found =
             resolve(prog, cwd, search_path).ok_or_else(|| Denied::NotFound(shown.clone()))?;
         let real = std::fs::canonicalize(&found).map_err(|_| Denied::NotFound(shown.clone()))?;
@@ -233,15 +225,7 @@ impl Whitelist {
             .unwrap_or_default();
         let mut arg_error = None;
         for r in &self.rules {
-            let rule_real = if r.real.exists() {
-                r.real.clone()
-            } else {
-                match std::fs::canonicalize(&r.configured) {
-                    Ok(p) => p,
-                    Err(_) => continue,
-                }
-            };
-            if rule_real != real {
+            if r.real != real {
                 continue;
             }
             if !r.names.contains(&base) {
@@ -622,7 +606,6 @@ mod tests {
     fn positional_and_grammar_rules() {
         let kill = Rule {
             real: "/bin/kill".into(),
-            configured: "/bin/kill".into(),
             names: vec!["kill".into()],
             args: ArgPolicy::new(&AllowRule {
                 positional: Some(vec!["-(TERM|KILL)".into(), "[1-9][0-9]+".into()]),

@@ -88,6 +88,19 @@ pub fn spawn(spec: &SpawnSpec<'_>) -> io::Result<Child> {
     cmd.spawn()
 }
 
+/// The primary group of a user, from the passwd database.
+pub fn primary_gid(uid: u32) -> Option<u32> {
+    let mut buf = vec![0u8; 16 * 1024];
+    // SAFETY: an all-zero passwd is a valid value to be filled in.
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer refers to live, writable memory of the stated
+    // size; getpwuid_r writes only within `pw` and `buf`.
+    let rc =
+        unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut found) };
+    (rc == 0 && !found.is_null()).then_some(pw.pw_gid)
+}
+
 /// Send `sig` to one process.
 pub fn signal_pid(pid: u32, sig: i32) -> io::Result<()> {
     // SAFETY: kill(2) with a positive pid has no memory-safety preconditions.

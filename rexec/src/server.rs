@@ -109,15 +109,18 @@ pub struct BoundServer {
 
 impl Server {
     /// Validate everything that can be validated before listening.
-    pub fn new(cfg: ServerConfig, addr: Addr) -> anyhow::Result<Server> {
+    pub fn new(mut cfg: ServerConfig, addr: Addr) -> anyhow::Result<Server> {
         cfg.validate()?;
-        let whitelist = Whitelist::new(&cfg.allow)?;
-        for p in whitelist.unsafe_entries() {
-            warn!(
-                "whitelisted binary {} can be replaced by any user (world-writable file or directory)",
-                p.display()
-            );
+        // A uid alone would keep the server's gid 0: take the user's own group.
+        if let (Some(uid), None) = (cfg.run_as_uid, cfg.run_as_gid) {
+            let gid = crate::process::primary_gid(uid).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "invalid config: run_as_uid = {uid} has no passwd entry: set run_as_gid too"
+                )
+            })?;
+            cfg.run_as_gid = Some(gid);
         }
+        let whitelist = Whitelist::new(&cfg.allow)?;
         let acl = AddrAcl::new(&cfg.allowed_clients)?;
         if let Addr::Tcp(_) = addr {
             if cfg.allowed_clients.is_empty() {

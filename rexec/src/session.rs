@@ -216,6 +216,9 @@ impl Session {
         let permit = match ctx.whitelist.check(&req.argv, &cwd, &cfg.search_path) {
             Ok(p) => p,
             Err(d) => {
+                if let crate::policy::Denied::NotWhitelisted(_, real) = &d {
+                    info!(peer = %self.peer, real = %escape_for_log(real.as_bytes()), "real path of the refused command");
+                }
                 self.fail(d.exit_code(), d.to_string()).await;
                 return false;
             }
@@ -260,7 +263,9 @@ impl Session {
                 } else {
                     126
                 };
-                self.fail(code, format!("cannot execute {}: {e}", exe.display()))
+                warn!(peer = %self.peer, exe = %exe.display(), "cannot execute: {e}");
+                let shown = escape_for_log(&req.argv[0]);
+                self.fail(code, format!("cannot execute {shown}: {e}"))
                     .await;
                 return false;
             }
@@ -467,11 +472,11 @@ impl Session {
         if cfg.fallback_cwd.is_empty() {
             return Err(format!(
                 "working directory {} does not exist on the server",
-                String::from_utf8_lossy(req)
+                escape_for_log(req)
             ));
         }
         if !req.is_empty() {
-            debug!(peer = %self.peer, "cwd {} missing, using {}", String::from_utf8_lossy(req), cfg.fallback_cwd);
+            debug!(peer = %self.peer, "cwd {} missing, using {}", escape_for_log(req), cfg.fallback_cwd);
         }
         Ok(PathBuf::from(&cfg.fallback_cwd))
     }

@@ -652,9 +652,7 @@ fn commands_die_with_the_server() {
 
 #[test]
 fn run_as_another_user() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root");
+    if !prerequisite("run_as_another_user", is_root(), "root") {
         return;
     }
     let s = TestServer::start("run_as_uid = 65534\nrun_as_gid = 65534\n");
@@ -664,6 +662,46 @@ fn run_as_another_user() {
     let out = run_output(c, b"", T);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout, b"65534 65534 65534\n");
+}
+
+/// Finding 9: run_as_uid without run_as_gid kept the server's gid 0.
+#[test]
+fn run_as_uid_alone_takes_the_users_primary_group() {
+    if !prerequisite(
+        "run_as_uid_alone_takes_the_users_primary_group",
+        is_root(),
+        "root",
+    ) {
+        return;
+    }
+    let gid = rexec::process::primary_gid(65534).expect("uid 65534 (nobody) in /etc/passwd");
+    let s = TestServer::start("run_as_uid = 65534\n");
+    let mut c = s.rexec();
+    c.args(["sh", "-c", "echo $(id -u) $(id -g) $(id -G)"])
+        .current_dir("/");
+    let out = run_output(c, b"", T);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("65534 {gid} {gid}\n")
+    );
+    // A uid without a passwd entry needs an explicit gid.
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        d.path(),
+        "run_as_uid = 3999999\nallowed_clients = [\"127.0.0.1\"]\ninsecure_plaintext = true\n[[allow]]\npath = \"/usr/bin/true\"\n",
+    );
+    let out = std::process::Command::new(SERVER)
+        .arg("--config")
+        .arg(&cfg)
+        .env("CMD_NET_ADDR", "tcp://127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("set run_as_gid"),
+        "{out:?}"
+    );
 }
 
 #[test]

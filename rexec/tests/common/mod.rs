@@ -233,3 +233,24 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .parse()
         .ok()
 }
+
+/// A test's prerequisite (root, busybox...). When it is missing the test
+/// fails, unless REXEC_TESTS_ALLOW_SKIP=1: then it prints a SKIP line (past
+/// the test harness's capture) and the caller returns early.
+pub fn prerequisite(test: &str, present: bool, what: &str) -> bool {
+    use std::io::Write;
+    if present {
+        return true;
+    }
+    if std::env::var_os("REXEC_TESTS_ALLOW_SKIP").is_some() {
+        let _ = writeln!(std::io::stderr(), "SKIP {test}: needs {what}");
+        return false;
+    }
+    panic!("{test} needs {what}; set REXEC_TESTS_ALLOW_SKIP=1 to skip it instead");
+}
+
+/// True when the tests run as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
