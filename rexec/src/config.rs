@@ -167,6 +167,11 @@ pub struct TlsServerConfig {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub client_ca: PathBuf,
+    /// Client identities admitted: names matched against the client
+    /// certificate's subjectAltName DNS/IP entries (its subject CN if it has
+    /// none). Required; `["*"]` admits any certificate `client_ca` signed.
+    #[serde(default)]
+    pub clients: Vec<String>,
 }
 
 /// One whitelist entry.
@@ -198,6 +203,9 @@ pub struct AllowRule {
     /// Further environment variables this command may receive (`NAME` or `PREFIX*`).
     #[serde(default)]
     pub env: Vec<String>,
+    /// If set, only TLS clients with one of these identities (`tls.clients`
+    /// names) may use this rule; plain TCP and unix clients never can.
+    pub clients: Option<Vec<String>>,
     /// If set, the command runs in the client's directory only if it is one
     /// of these, otherwise in the first (so `cwd = ["/"]` always runs in /).
     pub cwd: Option<Vec<PathBuf>>,
@@ -292,6 +300,20 @@ impl ServerConfig {
             return Err(ConfigError::Invalid(
                 "limits.max_sessions must be > 0".into(),
             ));
+        }
+        if let Some(t) = &self.tls {
+            if t.clients.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "[tls] needs clients, the names (subjectAltName or CN) of the client \
+                     certificates admitted ([\"*\"] = any certificate client_ca signed)"
+                        .into(),
+                ));
+            }
+        } else if let Some(r) = self.allow.iter().find(|r| r.clients.is_some()) {
+            return Err(ConfigError::Invalid(format!(
+                "rule {} names clients, which only [tls] identifies",
+                r.path.display()
+            )));
         }
         if self.limits.max_frame < 1024 {
             return Err(ConfigError::Invalid(

@@ -49,6 +49,8 @@ struct Rule {
     env: Vec<String>,
     /// Directories the command may run in (real paths); empty = any.
     cwd: Vec<PathBuf>,
+    /// TLS client identities that may use the rule; None = every client.
+    clients: Option<Vec<String>>,
 }
 
 /// How a rule constrains argv[1..].
@@ -199,6 +201,7 @@ impl Whitelist {
                 max_args: r.max_args,
                 env: r.env.clone(),
                 cwd,
+                clients: r.clients.clone(),
             });
         }
         Ok(Whitelist { rules: out })
@@ -210,6 +213,7 @@ impl Whitelist {
         argv: &[Vec<u8>],
         cwd: &Path,
         search_path: &str,
+        client: Option<&str>,
     ) -> Result<Permit<'_>, Denied> {
         let prog = argv.first().ok_or(Denied::Empty)?;
         if prog.is_empty() {
@@ -230,6 +234,11 @@ impl Whitelist {
             }
             if !r.names.contains(&base) {
                 continue;
+            }
+            if let Some(clients) = &r.clients {
+                if !client.is_some_and(|c| clients.iter().any(|n| n.eq_ignore_ascii_case(c))) {
+                    continue;
+                }
             }
             match r.check_args(&argv[1..]) {
                 Ok(()) => return Ok(Permit { exe: real, rule: r }),
@@ -561,6 +570,7 @@ mod tests {
             max_args: None,
             env: vec![],
             cwd: None,
+            clients: None,
         }
     }
 
@@ -579,8 +589,10 @@ mod tests {
         .unwrap();
         let sp = "/usr/bin:/bin";
         let cwd = Path::new("/");
-        assert!(wl.check(&argv(&["echo", "abc"]), cwd, sp).is_ok());
-        assert!(wl.check(&argv(&["echo", "-n", "abc"]), cwd, sp).is_ok());
+        assert!(wl.check(&argv(&["echo", "abc"]), cwd, sp, None).is_ok());
+        assert!(wl
+            .check(&argv(&["echo", "-n", "abc"]), cwd, sp, None)
+            .is_ok());
         for bad in [
             &["echo", "ABC"][..],
             &["echo", "a", "b", "c"],
@@ -588,16 +600,19 @@ mod tests {
             &["echo", "x", "-e"],
         ] {
             assert!(
-                matches!(wl.check(&argv(bad), cwd, sp), Err(Denied::BadArgs(..))),
+                matches!(
+                    wl.check(&argv(bad), cwd, sp, None),
+                    Err(Denied::BadArgs(..))
+                ),
                 "{bad:?}"
             );
         }
         assert!(matches!(
-            wl.check(&argv(&["cat"]), cwd, sp),
+            wl.check(&argv(&["cat"]), cwd, sp, None),
             Err(Denied::NotWhitelisted(..))
         ));
         assert!(matches!(
-            wl.check(&argv(&["no-such-binary-xyz"]), cwd, sp),
+            wl.check(&argv(&["no-such-binary-xyz"]), cwd, sp, None),
             Err(Denied::NotFound(..))
         ));
     }
@@ -616,6 +631,7 @@ mod tests {
             max_args: None,
             env: vec![],
             cwd: vec![],
+            clients: None,
         };
         assert!(kill.check_args(&argv(&["-TERM", "1234"])).is_ok());
         assert!(kill.check_args(&argv(&["-KILL", "-1"])).is_err());

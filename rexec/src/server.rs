@@ -16,7 +16,7 @@ use tracing::{error, info, warn};
 
 use crate::addr::{tune_tcp, Addr, ENV_ADDR};
 use crate::config::{ServerConfig, DEFAULT_SERVER_CONFIG};
-use crate::policy::{AddrAcl, Whitelist};
+use crate::policy::{escape_for_log, AddrAcl, Whitelist};
 use crate::protocol::Frame;
 use crate::session::{run_session, SessionCtx};
 
@@ -141,7 +141,7 @@ impl Server {
                 for p in [&t.key, &t.client_ca] {
                     crate::config::check_file_safety(p)?;
                 }
-                let sc = crate::tls::server_config(&t.cert, &t.key, &t.client_ca)?;
+                let sc = crate::tls::server_config(&t.cert, &t.key, &t.client_ca, &t.clients)?;
                 Some(TlsAcceptor::from(Arc::new(sc)))
             }
             None => None,
@@ -418,17 +418,40 @@ async fn admit<S>(
 {
     let hs = Duration::from_millis(ctx.cfg.session.handshake_timeout_ms);
     match tls {
-        None => admitted(s, peer, ctx, sem).await,
+        None => admitted(s, peer, None, ctx, sem).await,
         Some(acc) => match tokio::time::timeout(hs, acc.accept(s)).await {
-            Ok(Ok(t)) => admitted(t, peer, ctx, sem).await,
+            Ok(Ok(t)) => {
+                let clients = ctx
+                    .cfg
+                    .tls
+                    .as_ref()
+                    .map(|t| t.clients.as_slice())
+                    .unwrap_or_default();
+                let identity = t
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .and_then(|c| crate::tls::client_identity(c, clients).ok());
+                let peer = match &identity {
+                    Some(id) => format!("{peer} ({})", escape_for_log(id.as_bytes())),
+                    None => peer,
+                };
+                admitted(t, peer, identity, ctx, sem).await
+            }
             Ok(Err(e)) => warn!(%peer, "TLS handshake failed: {e}"),
             Err(_) => warn!(%peer, "TLS handshake timed out"),
         },
     }
 }
 
-async fn admitted<S>(s: S, peer: String, ctx: Arc<SessionCtx>, sem: Arc<Semaphore>)
-where
+async fn admitted<S>(
+    s: S,
+    peer: String,
+    client: Option<String>,
+    ctx: Arc<SessionCtx>,
+    sem: Arc<Semaphore>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let _permit = match sem.try_acquire_owned() {
@@ -439,5 +462,5 @@ where
             return;
         }
     };
-    run_session(s, peer, ctx).await;
+    run_session(s, peer, client, ctx).await;
 }

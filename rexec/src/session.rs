@@ -40,8 +40,9 @@ enum StdinMsg {
 type Incoming = Result<Frame, ProtocolError>;
 
 /// Serve one connection to the end. Never panics on bad input; logs instead.
-/// Serve one connection to the end. Never panics on bad input; logs instead.
-pub async fn run_session<S>(stream: S, peer: String, ctx: Arc<SessionCtx>)
+/// Serve one connection to the end. `client` is the TLS client identity
+/// (`tls.clients`), if any. Never panics on bad input; logs instead.
+pub async fn run_session<S>(stream: S, peer: String, client: Option<String>, ctx: Arc<SessionCtx>)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
@@ -55,6 +56,7 @@ where
     ));
     let mut s = Session {
         peer,
+        client,
         marker: String::new(),
         ctx: ctx.clone(),
         out: out_tx,
@@ -139,6 +141,7 @@ async fn reader_task<R: AsyncRead + Unpin>(mut r: FrameReader<R>, tx: mpsc::Send
 
 struct Session {
     peer: String,
+    client: Option<String>,
     marker: String,
     ctx: Arc<SessionCtx>,
     out: mpsc::Sender<Vec<u8>>,
@@ -213,7 +216,12 @@ impl Session {
                 return false;
             }
         };
-        let permit = match ctx.whitelist.check(&req.argv, &cwd, &cfg.search_path) {
+        let permit = match ctx.whitelist.check(
+            &req.argv,
+            &cwd,
+            &cfg.search_path,
+            self.client.as_deref(),
+        ) {
             Ok(p) => p,
             Err(d) => {
                 if let crate::policy::Denied::NotWhitelisted(_, real) = &d {

@@ -272,7 +272,9 @@ impl Pki {
 }
 
 fn make_pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    use rcgen::{
+        BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose as Eku, IsCa, KeyPair,
+    };
     let dir = tempfile::tempdir().unwrap();
     let write = |n: &str, s: String| {
         let p = dir.path().join(n);
@@ -291,26 +293,29 @@ fn make_pki() -> Pki {
     let (ca, ca_key, ca_params) = mk_ca("rexec test CA");
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     write("ca.pem", ca.pem());
-    let leaf = |names: Vec<String>| {
-        let p = CertificateParams::new(names).unwrap();
-        let k = KeyPair::generate().unwrap();
-        let c = p.signed_by(&k, &issuer).unwrap();
-        (c.pem(), k.serialize_pem())
-    };
-    let (c, k) = leaf(vec!["127.0.0.1".into(), "localhost".into()]);
-    write("server.pem", c);
-    write("server.key", k);
-    let (c, k) = leaf(vec!["client".into()]);
-    write("client.pem", c);
-    write("client.key", k);
-    // A client certificate from another CA.
     let (_, rogue_key, rogue_params) = mk_ca("rogue CA");
     let rogue = rcgen::Issuer::new(rogue_params, rogue_key);
-    let p = CertificateParams::new(vec!["client".to_string()]).unwrap();
-    let k = KeyPair::generate().unwrap();
-    let c = p.signed_by(&k, &rogue).unwrap();
-    write("rogue.pem", c.pem());
-    write("rogue.key", k.serialize_pem());
+    let leaf = |file: &str, names: &[&str], usage: Option<Eku>, by: &rcgen::Issuer<'_, KeyPair>| {
+        let mut p = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+            .unwrap();
+        p.extended_key_usages = usage.into_iter().collect();
+        let k = KeyPair::generate().unwrap();
+        let c = p.signed_by(&k, by).unwrap();
+        write(&format!("{file}.pem"), c.pem());
+        write(&format!("{file}.key"), k.serialize_pem());
+    };
+    leaf(
+        "server",
+        &["127.0.0.1", "localhost"],
+        Some(Eku::ServerAuth),
+        &issuer,
+    );
+    leaf("client", &["client"], Some(Eku::ClientAuth), &issuer);
+    // Same CA, but not in tls.clients; and one without the clientAuth usage.
+    leaf("intruder", &["intruder"], Some(Eku::ClientAuth), &issuer);
+    leaf("no-usage", &["client"], None, &issuer);
+    // A client certificate from another CA.
+    leaf("rogue", &["client"], Some(Eku::ClientAuth), &rogue);
     Pki { dir }
 }
 
@@ -318,7 +323,7 @@ fn make_pki() -> Pki {
 fn mutual_tls() {
     let pki = make_pki();
     let s = TestServer::start(&format!(
-        "[tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\n",
+        "[tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\nclients = [\"client\"]\n",
         pki.path("server.pem"),
         pki.path("server.key"),
         pki.path("ca.pem")
@@ -395,6 +400,63 @@ fn mutual_tls() {
         .output()
         .unwrap();
     assert!(out.status.success());
+}
+
+/// Finding 6: any certificate the client CA signed was accepted, even the
+/// server's own; and no rule could be limited to some clients.
+#[test]
+fn mutual_tls_binds_client_identities() {
+    let pki = make_pki();
+    let tls = format!(
+        "[tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\nclients = [\"client\"]\n",
+        pki.path("server.pem"),
+        pki.path("server.key"),
+        pki.path("ca.pem")
+    );
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        &tls,
+        "[[allow]]\npath = \"/usr/bin/true\"\n\
+         [[allow]]\npath = \"/usr/bin/uname\"\nclients = [\"client\"]\n\
+         [[allow]]\npath = \"/usr/bin/id\"\nclients = [\"someone-else\"]\n",
+    );
+    let with_cert = |who: &str| {
+        let mut c = s.rexec();
+        c.env("REXEC_TLS_CA", pki.path("ca.pem"))
+            .env("REXEC_TLS_CERT", pki.path(&format!("{who}.pem")))
+            .env("REXEC_TLS_KEY", pki.path(&format!("{who}.key")));
+        c
+    };
+    assert!(with_cert("client").arg("true").status().unwrap().success());
+    for who in ["server", "intruder", "no-usage", "rogue"] {
+        let out = with_cert(who).arg("true").output().unwrap();
+        assert_eq!(out.status.code(), Some(255), "{who} was admitted: {out:?}");
+    }
+    let log = s.log_text();
+    assert!(log.contains("not for TLS clients"), "{log}");
+    assert!(log.contains("not in tls.clients"), "{log}");
+    // Rules for some clients only.
+    let out = with_cert("client").arg("uname").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = with_cert("client").arg("id").output().unwrap();
+    assert_eq!(out.status.code(), Some(126), "{out:?}");
+    assert!(s.wait_log("(client)", T), "the identity is not in the log");
+    // [tls] without clients, or client-restricted rules without [tls], do not start.
+    server_refuses(
+        Some(&format!(
+            "allowed_clients = [\"127.0.0.1\"]\n[tls]\ncert = \"{}\"\nkey = \"{}\"\nclient_ca = \"{}\"\n[[allow]]\npath = \"/usr/bin/true\"\n",
+            pki.path("server.pem"),
+            pki.path("server.key"),
+            pki.path("ca.pem")
+        )),
+        0o600,
+        "[tls] needs clients",
+    );
+    server_refuses(
+        Some("allowed_clients = [\"127.0.0.1\"]\ninsecure_plaintext = true\n[[allow]]\npath = \"/usr/bin/true\"\nclients = [\"client\"]\n"),
+        0o600,
+        "only [tls] identifies",
+    );
 }
 
 fn raw_conn(s: &TestServer) -> TcpStream {
