@@ -86,6 +86,13 @@ pub struct Limits {
     pub max_sessions: usize,
     /// Concurrent sessions from one client address (0 = no per-client limit).
     pub max_sessions_per_client: usize,
+    /// Connections accepted that have not sent their request yet (TLS
+    /// handshake included); more are closed at once.
+    pub max_unauthenticated: usize,
+    /// The same, per client address (0 = no per-client limit).
+    pub max_unauthenticated_per_client: usize,
+    /// Concurrent TLS handshakes; more wait (within handshake_timeout_ms).
+    pub max_tls_handshakes: usize,
     /// Largest protocol frame accepted.
     pub max_frame: usize,
     /// Total bytes of argv.
@@ -104,7 +111,13 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_sessions: 512,
-            max_sessions_per_client: 0,
+            // One address cannot take every session.
+            max_sessions_per_client: 256,
+            // A client's request follows its connect within a millisecond,
+            // so these only fill up in a flood; one address gets a quarter.
+            max_unauthenticated: 256,
+            max_unauthenticated_per_client: 64,
+            max_tls_handshakes: 8,
             max_frame: crate::protocol::DEFAULT_MAX_FRAME,
             max_argv_bytes: 2 << 20,
             max_env_bytes: 2 << 20,
@@ -299,6 +312,16 @@ impl ServerConfig {
         if self.limits.max_sessions == 0 {
             return Err(ConfigError::Invalid(
                 "limits.max_sessions must be > 0".into(),
+            ));
+        }
+        if self.limits.max_unauthenticated == 0 || self.limits.max_tls_handshakes == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.max_unauthenticated and limits.max_tls_handshakes must be > 0".into(),
+            ));
+        }
+        if self.session.heartbeat_timeout_ms < 1500 {
+            return Err(ConfigError::Invalid(
+                "session.heartbeat_timeout_ms must be >= 1500 (clients ping every second)".into(),
             ));
         }
         if let Some(t) = &self.tls {

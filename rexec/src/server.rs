@@ -8,16 +8,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::addr::{tune_tcp, Addr, ENV_ADDR};
-use crate::config::{ServerConfig, DEFAULT_SERVER_CONFIG};
+use crate::config::{Limits, ServerConfig, DEFAULT_SERVER_CONFIG};
 use crate::policy::{escape_for_log, AddrAcl, Whitelist};
-use crate::protocol::Frame;
+use crate::protocol::{Frame, FrameReader, ProtocolError};
 use crate::session::{run_session, SessionCtx};
 
 /// Command line of `rexec_server`.
@@ -207,17 +209,15 @@ impl BoundServer {
             tls,
         } = inner;
         let max = cfg.limits.max_sessions;
-        let per_client = cfg.limits.max_sessions_per_client;
         let allowed_uids = cfg.allowed_uids.clone();
         let shutdown_timeout = Duration::from_millis(cfg.session.shutdown_timeout_ms);
         let (kill_tx, kill_rx) = watch::channel(false);
+        let admission = Arc::new(Admission::new(&cfg.limits));
         let ctx = Arc::new(SessionCtx {
             cfg,
             whitelist,
             kill_all: kill_rx,
         });
-        let sem = Arc::new(Semaphore::new(max));
-        let counts: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
         if tls.is_none() {
             if let Addr::Tcp(_) = addr {
                 warn!("listening on {addr} over plain TCP without TLS: traffic is unencrypted and clients are not authenticated (configure [tls] for mutual TLS)");
@@ -253,32 +253,24 @@ impl BoundServer {
                     continue;
                 }
             };
-            let ctx = ctx.clone();
-            let sem = sem.clone();
-            let tls = tls.clone();
-            let counts = counts.clone();
             match conn {
                 Conn::Tcp(s, peer) => {
                     let ip = peer.ip();
                     if !acl.allows(ip) {
                         warn!(%peer, "connection refused: address not in allowed_clients");
                         if tls.is_none() {
-                            tokio::spawn(refuse(s, "client address not allowed".into()));
+                            admission.refuse_bounded(s, "client address not allowed");
                         }
                         continue;
                     }
+                    let Some(pending) = admission.enter_pending(Some(ip)) else {
+                        admission.note_dropped(&peer.to_string());
+                        continue;
+                    };
                     tune_tcp(&s);
+                    let (ctx, tls, admission) = (ctx.clone(), tls.clone(), admission.clone());
                     tokio::spawn(async move {
-                        let _guard = match ClientCount::enter(&counts, ip, per_client) {
-                            Some(g) => g,
-                            None => {
-                                warn!(%peer, "refused: too many sessions from this client");
-                                refuse_maybe_tls(s, tls, "too many sessions from this client")
-                                    .await;
-                                return;
-                            }
-                        };
-                        admit(s, peer.to_string(), ctx, sem, tls).await
+                        admit(s, peer.to_string(), Some(ip), pending, ctx, admission, tls).await
                     });
                 }
                 Conn::Unix(s) => {
@@ -294,18 +286,27 @@ impl BoundServer {
                     if !allowed_uids.is_empty() && !uid.is_some_and(|u| allowed_uids.contains(&u)) {
                         warn!(%peer, "connection refused: uid not in allowed_uids");
                         if tls.is_none() {
-                            tokio::spawn(refuse(s, "client uid not allowed".into()));
+                            admission.refuse_bounded(s, "client uid not allowed");
                         }
                         continue;
                     }
-                    tokio::spawn(admit(s, peer, ctx, sem, tls));
+                    let Some(pending) = admission.enter_pending(None) else {
+                        admission.note_dropped(&peer);
+                        continue;
+                    };
+                    let (ctx, tls, admission) = (ctx.clone(), tls.clone(), admission.clone());
+                    tokio::spawn(async move {
+                        admit(s, peer, None, pending, ctx, admission, tls).await
+                    });
                 }
             }
         }
         drop(listener);
+        admission.closing.store(true, Ordering::SeqCst);
         if let Some(p) = unix_path {
             let _ = std::fs::remove_file(p);
         }
+        let sem = &admission.sessions;
         let active = max - sem.available_permits();
         info!(
             "stopped accepting; waiting up to {shutdown_timeout:?} for {active} running sessions"
@@ -337,13 +338,137 @@ async fn accept(l: &Listener) -> std::io::Result<Conn> {
     }
 }
 
-/// Counts sessions per client address; decrements on drop.
+/// Concurrent refusals that still get an error message; past that, refused
+/// connections are just closed (a flood gets no task per connection).
+const REFUSAL_BUDGET: usize = 16;
+
+/// What connections may hold, before and after they authenticate.
+struct Admission {
+    /// Running sessions (taken only once a valid request has arrived).
+    sessions: Arc<Semaphore>,
+    sessions_per_client: usize,
+    session_counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// Connections that have not sent their request yet (TLS handshake included).
+    pending: Arc<Semaphore>,
+    pending_per_client: usize,
+    pending_counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// TLS handshakes in progress (they cost CPU).
+    handshakes: Arc<Semaphore>,
+    /// Refusals that are sending their error message.
+    refusals: Arc<Semaphore>,
+    /// Set at shutdown: requests that arrive now are refused.
+    closing: AtomicBool,
+    /// Connections dropped for want of a pending place since the last
+    /// warning, and when that was (a flood must not flood the log too).
+    dropped: Mutex<(u64, Option<Instant>)>,
+}
+
+/// A pending connection's share of the budget; released on drop.
+struct Pending {
+    _permit: OwnedSemaphorePermit,
+    _count: Option<ClientCount>,
+}
+
+/// A session's share; released on drop.
+struct SessionSlot {
+    _permit: OwnedSemaphorePermit,
+    _count: Option<ClientCount>,
+}
+
+impl Admission {
+    fn new(l: &Limits) -> Admission {
+        Admission {
+            sessions: Arc::new(Semaphore::new(l.max_sessions)),
+            sessions_per_client: l.max_sessions_per_client,
+            session_counts: Arc::default(),
+            pending: Arc::new(Semaphore::new(l.max_unauthenticated)),
+            pending_per_client: l.max_unauthenticated_per_client,
+            pending_counts: Arc::default(),
+            handshakes: Arc::new(Semaphore::new(l.max_tls_handshakes)),
+            refusals: Arc::new(Semaphore::new(REFUSAL_BUDGET)),
+            closing: AtomicBool::new(false),
+            dropped: Mutex::new((0, None)),
+        }
+    }
+
+    /// Log connections closed unheard, at most one line per ten seconds.
+    fn note_dropped(&self, peer: &str) {
+        let mut d = self.dropped.lock().unwrap_or_else(|e| e.into_inner());
+        d.0 += 1;
+        if d.1.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            warn!(
+                %peer,
+                "closed {} connection(s) unheard: too many connections that have not sent a request (limits.max_unauthenticated*)",
+                d.0
+            );
+            *d = (0, Some(Instant::now()));
+        }
+    }
+
+    /// A place for a connection that has not sent its request, if the
+    /// global and per-address budgets have one.
+    fn enter_pending(&self, ip: Option<IpAddr>) -> Option<Pending> {
+        let count = match ip {
+            Some(ip) => Some(ClientCount::enter(
+                &self.pending_counts,
+                ip,
+                self.pending_per_client,
+            )?),
+            None => None,
+        };
+        let permit = self.pending.clone().try_acquire_owned().ok()?;
+        Some(Pending {
+            _permit: permit,
+            _count: count,
+        })
+    }
+
+    /// A session slot, or the reason there is none.
+    fn enter_session(&self, ip: Option<IpAddr>) -> Result<SessionSlot, &'static str> {
+        if self.closing.load(Ordering::SeqCst) {
+            return Err("server shutting down");
+        }
+        let count = match ip {
+            Some(ip) => Some(
+                ClientCount::enter(&self.session_counts, ip, self.sessions_per_client)
+                    .ok_or("too many sessions from this client")?,
+            ),
+            None => None,
+        };
+        let permit = self
+            .sessions
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| "server busy: too many sessions")?;
+        Ok(SessionSlot {
+            _permit: permit,
+            _count: count,
+        })
+    }
+
+    /// Send `message` to a refused client if the refusal budget allows,
+    /// else just close the connection.
+    fn refuse_bounded<S>(&self, s: S, message: &'static str)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        if let Ok(permit) = self.refusals.clone().try_acquire_owned() {
+            tokio::spawn(async move {
+                refuse(s, message.to_string()).await;
+                drop(permit);
+            });
+        }
+    }
+}
+
+/// Counts connections per client address; decrements on drop.
 struct ClientCount {
     counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
     ip: IpAddr,
 }
 
 impl ClientCount {
+    /// None if `ip` already has `limit` (0 = no limit).
     fn enter(
         counts: &Arc<Mutex<HashMap<IpAddr, usize>>>,
         ip: IpAddr,
@@ -392,75 +517,107 @@ async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, message: String) {
     .await;
 }
 
-async fn refuse_maybe_tls<S>(s: S, tls: Option<TlsAcceptor>, message: &str)
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    match tls {
-        None => refuse(s, message.to_string()).await,
-        Some(acc) => {
-            if let Ok(Ok(t)) = tokio::time::timeout(Duration::from_secs(5), acc.accept(s)).await {
-                refuse(t, message.to_string()).await;
-            }
-        }
-    }
-}
-
-/// TLS handshake (if configured), session slot, then the session.
+/// TLS handshake (if configured), the request, a session slot, then the
+/// session. Until the request has arrived the connection holds only its
+/// `pending` place, which bounds what unauthenticated clients can take.
 async fn admit<S>(
     s: S,
     peer: String,
+    ip: Option<IpAddr>,
+    pending: Pending,
     ctx: Arc<SessionCtx>,
-    sem: Arc<Semaphore>,
+    admission: Arc<Admission>,
     tls: Option<TlsAcceptor>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let hs = Duration::from_millis(ctx.cfg.session.handshake_timeout_ms);
+    let deadline = Instant::now() + Duration::from_millis(ctx.cfg.session.handshake_timeout_ms);
     match tls {
-        None => admitted(s, peer, None, ctx, sem).await,
-        Some(acc) => match tokio::time::timeout(hs, acc.accept(s)).await {
-            Ok(Ok(t)) => {
-                let clients = ctx
-                    .cfg
-                    .tls
-                    .as_ref()
-                    .map(|t| t.clients.as_slice())
-                    .unwrap_or_default();
-                let identity = t
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .and_then(|c| crate::tls::client_identity(c, clients).ok());
-                let peer = match &identity {
-                    Some(id) => format!("{peer} ({})", escape_for_log(id.as_bytes())),
-                    None => peer,
-                };
-                admitted(t, peer, identity, ctx, sem).await
+        None => admitted(s, peer, ip, None, pending, deadline, ctx, admission).await,
+        Some(acc) => {
+            let handshake = async {
+                let _turn = admission.handshakes.acquire().await;
+                acc.accept(s).await
+            };
+            match tokio::time::timeout_at(deadline, handshake).await {
+                Ok(Ok(t)) => {
+                    let clients = ctx
+                        .cfg
+                        .tls
+                        .as_ref()
+                        .map(|t| t.clients.as_slice())
+                        .unwrap_or_default();
+                    let identity = t
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .and_then(|c| crate::tls::client_identity(c, clients).ok());
+                    let peer = match &identity {
+                        Some(id) => format!("{peer} ({})", escape_for_log(id.as_bytes())),
+                        None => peer,
+                    };
+                    admitted(t, peer, ip, identity, pending, deadline, ctx, admission).await
+                }
+                Ok(Err(e)) => warn!(%peer, "TLS handshake failed: {e}"),
+                Err(_) => warn!(%peer, "TLS handshake timed out"),
             }
-            Ok(Err(e)) => warn!(%peer, "TLS handshake failed: {e}"),
-            Err(_) => warn!(%peer, "TLS handshake timed out"),
-        },
+        }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn admitted<S>(
     s: S,
     peer: String,
+    ip: Option<IpAddr>,
     client: Option<String>,
+    pending: Pending,
+    deadline: Instant,
     ctx: Arc<SessionCtx>,
-    sem: Arc<Semaphore>,
+    admission: Arc<Admission>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let _permit = match sem.try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            warn!(%peer, "refused: server busy (max sessions reached)");
-            refuse(s, "server busy: too many sessions".into()).await;
+    let (rd, mut wr) = tokio::io::split(s);
+    let mut reader = FrameReader::new(rd, ctx.cfg.limits.max_frame);
+    let refusal = match tokio::time::timeout_at(deadline, reader.next()).await {
+        Ok(Ok(Some(Frame::Exec(req)))) => match admission.enter_session(ip) {
+            Ok(slot) => {
+                drop(pending);
+                run_session(reader, wr, peer, client, req, ctx).await;
+                drop(slot);
+                return;
+            }
+            Err(why) => why.to_string(),
+        },
+        Ok(Ok(Some(other))) => format!(
+            "protocol error: expected a request, got {}",
+            crate::session::kind(&other)
+        ),
+        Ok(Ok(None)) => {
+            debug!(%peer, "client left before sending a request");
             return;
         }
+        Ok(Err(ProtocolError::Io(e))) => {
+            info!(%peer, "client left before sending a request: {e}");
+            return;
+        }
+        Ok(Err(e)) => format!("protocol error: {e}"),
+        Err(_) => "timed out waiting for the request".to_string(),
     };
-    run_session(s, peer, client, ctx).await;
+    warn!(%peer, "refused: {refusal}");
+    let f = Frame::Error {
+        code: 255,
+        message: refusal,
+    };
+    // Deliver the error, then drain the client's input briefly (closing
+    // with unread input sends a reset that can destroy the error frame).
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let _ = wr.write_all(&f.encode()).await;
+        let _ = wr.shutdown().await;
+        reader.discard_input().await;
+    })
+    .await;
+    drop(pending);
 }

@@ -40,20 +40,24 @@ enum StdinMsg {
 type Incoming = Result<Frame, ProtocolError>;
 
 /// Serve one connection to the end. Never panics on bad input; logs instead.
-/// Serve one connection to the end. `client` is the TLS client identity
-/// (`tls.clients`), if any. Never panics on bad input; logs instead.
-pub async fn run_session<S>(stream: S, peer: String, client: Option<String>, ctx: Arc<SessionCtx>)
-where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+/// Serve one connection whose request has arrived, to the end. `client` is
+/// the TLS client identity (`tls.clients`), if any. Never panics on bad
+/// input; logs instead.
+pub async fn run_session<R, W>(
+    reader: FrameReader<R>,
+    wr: W,
+    peer: String,
+    client: Option<String>,
+    req: ExecRequest,
+    ctx: Arc<SessionCtx>,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (rd, wr) = tokio::io::split(stream);
     let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(16);
     let writer = tokio::spawn(frame_writer(wr, out_rx));
     let (in_tx, in_rx) = mpsc::channel::<Incoming>(64);
-    let reader = tokio::spawn(reader_task(
-        FrameReader::new(rd, ctx.cfg.limits.max_frame),
-        in_tx,
-    ));
+    let reader = tokio::spawn(reader_task(reader, in_tx));
     let mut s = Session {
         peer,
         client,
@@ -62,7 +66,7 @@ where
         out: out_tx,
         inc: in_rx,
     };
-    let finished_cleanly = s.run().await;
+    let finished_cleanly = s.run_request(req).await;
     let Session { out, mut inc, .. } = s;
     drop(out);
     if finished_cleanly {
@@ -159,37 +163,6 @@ impl Session {
     }
 
     /// Returns true if the process ran to its end and the exit status was queued.
-    async fn run(&mut self) -> bool {
-        let cfg = &self.ctx.cfg;
-        let hs = Duration::from_millis(cfg.session.handshake_timeout_ms);
-        let req = match timeout(hs, self.inc.recv()).await {
-            Err(_) => {
-                self.fail(255, "timed out waiting for the request".into())
-                    .await;
-                return false;
-            }
-            Ok(None) => return false,
-            Ok(Some(Ok(Frame::Exec(req)))) => req,
-            Ok(Some(Ok(other))) => {
-                self.fail(
-                    255,
-                    format!("protocol error: expected a request, got {:?}", kind(&other)),
-                )
-                .await;
-                return false;
-            }
-            Ok(Some(Err(ProtocolError::Io(e)))) => {
-                info!(peer = %self.peer, "client left before sending a request: {e}");
-                return false;
-            }
-            Ok(Some(Err(e))) => {
-                self.fail(255, format!("protocol error: {e}")).await;
-                return false;
-            }
-        };
-        self.run_request(req).await
-    }
-
     async fn run_request(&mut self, req: ExecRequest) -> bool {
         let ctx = self.ctx.clone();
         let cfg = &ctx.cfg;
@@ -505,7 +478,8 @@ fn deliver(pid: u32, sig: i32) {
     }
 }
 
-fn kind(f: &Frame) -> &'static str {
+/// A frame's type name, for messages.
+pub(crate) fn kind(f: &Frame) -> &'static str {
     match f {
         Frame::Exec(_) => "Exec",
         Frame::Stdin(_) => "Stdin",

@@ -629,6 +629,72 @@ fn client_disconnecting_mid_stream() {
     ok_true(&s);
 }
 
+/// Finding 7: each connection took a session slot before sending anything,
+/// so idle connections from one address locked every other client out.
+#[test]
+fn a_flood_from_one_address_cannot_lock_out_others() {
+    let s = TestServer::start(
+        "allowed_clients = [\"127.0.0.0/8\"]\n[limits]\nmax_sessions = 4\nmax_unauthenticated_per_client = 8\n",
+    );
+    let target: std::net::SocketAddr = s.addr.trim_start_matches("tcp://").parse().unwrap();
+    let flood: Vec<TcpStream> = (0..100)
+        .filter_map(|_| TcpStream::connect(target).ok())
+        .collect();
+    // Past the per-address budget of 8 they are closed at once.
+    for c in &flood {
+        c.set_nonblocking(true).unwrap();
+    }
+    let closed = |flood: &[TcpStream]| {
+        flood
+            .iter()
+            .filter(|c| {
+                let mut c: &TcpStream = c;
+                !matches!(c.read(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            })
+            .count()
+    };
+    assert!(
+        poll(T, || closed(&flood) >= flood.len() - 8),
+        "only {} of {} closed",
+        closed(&flood),
+        flood.len()
+    );
+    // Another address still gets a session while the flood holds its 8.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.bind(
+        &"127.0.0.2:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    sock.connect(&target.into()).unwrap();
+    let mut other: TcpStream = sock.into();
+    other.set_read_timeout(Some(T)).unwrap();
+    let req = Frame::Exec(ExecRequest {
+        argv: vec![b"true".to_vec()],
+        env: vec![],
+        cwd: b"/".to_vec(),
+    });
+    other.write_all(&req.encode()).unwrap();
+    let frames = read_frames(other);
+    assert!(
+        frames
+            .iter()
+            .any(|f| matches!(f, Frame::Exit(rexec::protocol::ExitStatus::Code(0)))),
+        "{frames:?}"
+    );
+    drop(flood);
+    // Once the flood is gone, its address is served again.
+    assert!(poll(T, || s
+        .rexec()
+        .arg("true")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()));
+}
+
 #[test]
 fn server_busy_when_session_limit_reached() {
     let s = TestServer::start("[limits]\nmax_sessions = 1\n");
