@@ -143,6 +143,9 @@ pub struct SessionConfig {
     pub drain_timeout_ms: u64,
     /// Kill what is left of the process group/session after the process exits.
     pub kill_leftovers: bool,
+    /// Put each session in a cgroup v2 of its own where the HOST allows it
+    /// (so that killing reaches processes that left the session).
+    pub cgroups: bool,
     /// On SIGTERM/SIGINT, how long running sessions may continue before being killed.
     pub shutdown_timeout_ms: u64,
 }
@@ -154,6 +157,7 @@ impl Default for SessionConfig {
             heartbeat_timeout_ms: 5_000,
             drain_timeout_ms: 1_000,
             kill_leftovers: true,
+            cgroups: true,
             shutdown_timeout_ms: 10_000,
         }
     }

@@ -17,6 +17,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, error, info, warn};
 
 use crate::addr::{tune_tcp, Addr, ENV_ADDR};
+use crate::cgroup::SessionCgroups;
 use crate::config::{Limits, ServerConfig, DEFAULT_SERVER_CONFIG};
 use crate::policy::{escape_for_log, AddrAcl, Whitelist};
 use crate::protocol::{Frame, FrameReader, ProtocolError};
@@ -213,11 +214,44 @@ impl BoundServer {
         let shutdown_timeout = Duration::from_millis(cfg.session.shutdown_timeout_ms);
         let (kill_tx, kill_rx) = watch::channel(false);
         let admission = Arc::new(Admission::new(&cfg.limits));
+        let cgroups = if cfg.session.cgroups {
+            match SessionCgroups::detect() {
+                Ok(c) => {
+                    let stale = c.remove_stale();
+                    info!(
+                        "each session gets a cgroup below {} (kill-on-disconnect reaches every process); removed {stale} stale",
+                        c.base().display()
+                    );
+                    Some(c)
+                }
+                Err(e) => {
+                    warn!("no session cgroups ({e}): kill-on-disconnect uses the process group and the /proc scan, which processes that leave the session and drop REXEC_SESSION escape");
+                    None
+                }
+            }
+        } else {
+            info!("session cgroups are off (session.cgroups = false): kill-on-disconnect uses the process group and the /proc scan");
+            None
+        };
         let ctx = Arc::new(SessionCtx {
             cfg,
             whitelist,
+            cgroups,
             kill_all: kill_rx,
         });
+        if ctx.cgroups.is_some() {
+            // Cgroups of ended sessions whose leftovers were allowed to run.
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    if let Some(c) = &ctx.cgroups {
+                        c.reap();
+                    }
+                }
+            });
+        }
         if tls.is_none() {
             if let Addr::Tcp(_) = addr {
                 warn!("listening on {addr} over plain TCP without TLS: traffic is unencrypted and clients are not authenticated (configure [tls] for mutual TLS)");

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, info, warn};
 
+use crate::cgroup::{SessionCgroup, SessionCgroups};
 use crate::config::ServerConfig;
 use crate::policy::{escape_for_log, filter_env, Whitelist};
 use crate::process::{grow_pipe, kill_group, kill_tree, spawn, SpawnSpec, SESSION_ENV};
@@ -25,6 +26,8 @@ use crate::signals::is_forwardable;
 pub struct SessionCtx {
     pub cfg: ServerConfig,
     pub whitelist: Whitelist,
+    /// Where session cgroups go; None = kill by process group and /proc scan.
+    pub cgroups: Option<SessionCgroups>,
     /// Becomes true when the server wants every session killed (shutdown deadline).
     pub kill_all: watch::Receiver<bool>,
 }
@@ -62,12 +65,27 @@ pub async fn run_session<R, W>(
         peer,
         client,
         marker: String::new(),
+        cgroup: None,
         ctx: ctx.clone(),
         out: out_tx,
         inc: in_rx,
     };
     let finished_cleanly = s.run_request(req).await;
-    let Session { out, mut inc, .. } = s;
+    let Session {
+        out,
+        mut inc,
+        cgroup,
+        ..
+    } = s;
+    if let Some(cg) = cgroup {
+        // Off the session's path: waits until killed processes are gone.
+        let ctx = ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            if let (Err(cg), Some(cgroups)) = (cg.remove(), &ctx.cgroups) {
+                cgroups.remove_when_empty(cg);
+            }
+        });
+    }
     drop(out);
     if finished_cleanly {
         // Let the writer deliver the tail of the output and the exit status,
@@ -147,6 +165,8 @@ struct Session {
     peer: String,
     client: Option<String>,
     marker: String,
+    /// The session's cgroup, once its process is known to be in it.
+    cgroup: Option<SessionCgroup>,
     ctx: Arc<SessionCtx>,
     out: mpsc::Sender<Vec<u8>>,
     inc: mpsc::Receiver<Incoming>,
@@ -227,6 +247,16 @@ impl Session {
         env.retain(|(k, _)| k.as_slice() != SESSION_ENV.as_bytes());
         env.push((SESSION_ENV.as_bytes().to_vec(), marker.clone().into_bytes()));
         self.marker = marker;
+        let cgroup = match &ctx.cgroups {
+            Some(cgroups) => match cgroups.create() {
+                Ok(cg) => Some(cg),
+                Err(e) => {
+                    warn!(peer = %self.peer, "no cgroup for this session ({e}); kill-on-disconnect falls back to the /proc scan");
+                    None
+                }
+            },
+            None => None,
+        };
         let spec = SpawnSpec {
             exe: &exe,
             argv: &req.argv,
@@ -235,10 +265,14 @@ impl Session {
             limits: &cfg.limits,
             uid: cfg.run_as_uid,
             gid: cfg.run_as_gid,
+            cgroup_dir: cgroup.as_ref().map(|c| c.dir_fd()),
         };
         let mut child = match spawn(&spec) {
             Ok(c) => c,
             Err(e) => {
+                if let Some(cg) = cgroup {
+                    cg.discard();
+                }
                 let code = if e.kind() == std::io::ErrorKind::NotFound {
                     127
                 } else {
@@ -251,7 +285,16 @@ impl Session {
                 return false;
             }
         };
-        let pid = child.id().unwrap_or(0);
+        let pid = child.pid;
+        self.cgroup = match cgroup {
+            Some(cg) if child.in_cgroup => Some(cg),
+            Some(cg) => {
+                warn!(peer = %self.peer, pid, "this kernel cannot start a process inside a cgroup (clone3 CLONE_INTO_CGROUP); using the /proc scan");
+                cg.discard();
+                None
+            }
+            None => None,
+        };
         info!(peer = %self.peer, pid, exe = %exe.display(), argv = ?lossy_argv(&req.argv), "started");
         self.send(Frame::Started {
             pid,
@@ -351,8 +394,8 @@ impl Session {
                             return false;
                         }
                         Some(Err(ProtocolError::Io(e))) => {
-                            let n = kill_tree(pid, &self.marker);
-                            info!(peer = %self.peer, pid, "connection lost ({e}); killed the process tree (group + {n} found in /proc)");
+                            let how = self.kill_everything(pid);
+                            info!(peer = %self.peer, pid, "connection lost ({e}); killed the process tree ({how})");
                             return false;
                         }
                         Some(Err(e)) => {
@@ -360,7 +403,7 @@ impl Session {
                             return false;
                         }
                         None => {
-                            kill_tree(pid, &self.marker);
+                            self.kill_everything(pid);
                             return false;
                         }
                     }
@@ -375,12 +418,12 @@ impl Session {
                     }
                 }
                 _ = sleep_until(deadline) => {
-                    let n = kill_tree(pid, &self.marker);
-                    warn!(peer = %self.peer, pid, "no heartbeat for {hb:?}; killed the process tree (group + {n} found in /proc)");
+                    let how = self.kill_everything(pid);
+                    warn!(peer = %self.peer, pid, "no heartbeat for {hb:?}; killed the process tree ({how})");
                     return false;
                 }
                 _ = killed(&mut kill_rx) => {
-                    kill_tree(pid, &self.marker);
+                    self.kill_everything(pid);
                     self.fail(255, "server shutting down; command killed".into()).await;
                     return false;
                 }
@@ -389,7 +432,7 @@ impl Session {
         let status = match status {
             Ok(s) => s,
             Err(e) => {
-                kill_tree(pid, &self.marker);
+                self.kill_everything(pid);
                 self.fail(255, format!("waiting for the process failed: {e}"))
                     .await;
                 return false;
@@ -398,9 +441,14 @@ impl Session {
         if cfg.session.kill_leftovers {
             // Leftover descendants may hold the output pipes open: kill them
             // before draining, so the exit status is not held back.
-            let marker = self.marker.clone();
             kill_group(pid);
-            let _ = tokio::task::spawn_blocking(move || kill_tree(pid, &marker)).await;
+            match self.cgroup.as_ref().map(|cg| cg.kill()) {
+                Some(Ok(())) => {}
+                _ => {
+                    let marker = self.marker.clone();
+                    let _ = tokio::task::spawn_blocking(move || kill_tree(pid, &marker)).await;
+                }
+            }
         }
         // Deliver what the process wrote before it ended: wait for end of
         // file on its pipes. The drain timeout only counts time a pump waits
@@ -436,8 +484,25 @@ impl Session {
         true
     }
 
+    /// Kill everything the command started: its cgroup where it has one,
+    /// else its process group and what the /proc scan finds. Says how.
+    fn kill_everything(&self, pid: u32) -> String {
+        kill_group(pid);
+        let scan = |why: String| {
+            let n = kill_tree(pid, &self.marker);
+            format!("{why}group + {n} found in /proc")
+        };
+        match &self.cgroup {
+            Some(cg) => match cg.kill() {
+                Ok(()) => "its cgroup".to_string(),
+                Err(e) => scan(format!("cgroup.kill failed: {e}; ")),
+            },
+            None => scan(String::new()),
+        }
+    }
+
     async fn abort(&self, pid: u32, msg: &str) {
-        kill_tree(pid, &self.marker);
+        self.kill_everything(pid);
         self.fail(255, msg.to_string()).await;
     }
 

@@ -580,6 +580,59 @@ fn broken_local_stdout_behaves_like_sigpipe() {
     assert_eq!(st.signal(), Some(libc::SIGPIPE));
 }
 
+/// Finding 8: a process that called setsid, dropped REXEC_SESSION and was
+/// reparented (double fork) survived kill-on-disconnect.
+#[test]
+fn kill_on_disconnect_reaches_processes_that_left_the_session() {
+    let cgroups = rexec::cgroup::SessionCgroups::detect();
+    if !prerequisite(
+        "kill_on_disconnect_reaches_processes_that_left_the_session",
+        cgroups.is_ok(),
+        &format!("cgroup v2 with cgroup.kill ({:?})", cgroups.err()),
+    ) || !prerequisite(
+        "kill_on_disconnect_reaches_processes_that_left_the_session",
+        std::path::Path::new("/usr/bin/setsid").exists(),
+        "/usr/bin/setsid (util-linux)",
+    ) {
+        return;
+    }
+    let s = TestServer::start("");
+    assert!(
+        s.wait_log("each session gets a cgroup", T),
+        "{}",
+        s.log_text()
+    );
+    let mut c = s.rexec();
+    c.args([
+        "sh",
+        "-c",
+        "(setsid env -u REXEC_SESSION sh -c 'echo $$; exec sleep 300' &); exec sleep 300",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let escaped: u32 = line.trim().parse().unwrap();
+    assert!(alive(escaped));
+    let sid = rexec::process::session_of(escaped);
+    assert_eq!(
+        sid,
+        Some(escaped),
+        "the process did not start a session of its own"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    let gone = poll(Duration::from_secs(2), || !alive(escaped));
+    if !gone {
+        send_signal(escaped, libc::SIGKILL);
+    }
+    assert!(gone, "process {escaped} escaped kill-on-disconnect");
+    assert!(s.wait_log("killed the process tree (its cgroup)", T));
+}
+
 #[test]
 fn leftover_descendants_are_killed_when_the_command_exits() {
     let s = TestServer::start("");
