@@ -33,9 +33,14 @@ pub enum ConfigError {
 pub struct ServerConfig {
     /// Listen address; `CMD_NET_ADDR` or `--listen` take precedence.
     pub listen: Option<String>,
-    /// If non-empty, only these client IPs / CIDR ranges may connect over TCP.
+    /// Client IPs / CIDR ranges that may connect over TCP; required for a
+    /// TCP listener (`["*"]` admits any address).
     #[serde(default)]
     pub allowed_clients: Vec<String>,
+    /// Serve plain TCP (no encryption, no client authentication) when there
+    /// is no `[tls]`: must be said explicitly.
+    #[serde(default)]
+    pub insecure_plaintext: bool,
     /// If non-empty, only these uids may connect over a unix socket.
     #[serde(default)]
     pub allowed_uids: Vec<u32>,
@@ -81,6 +86,13 @@ pub struct Limits {
     pub max_sessions: usize,
     /// Concurrent sessions from one client address (0 = no per-client limit).
     pub max_sessions_per_client: usize,
+    /// Connections accepted that have not sent their request yet (TLS
+    /// handshake included); more are closed at once.
+    pub max_unauthenticated: usize,
+    /// The same, per client address (0 = no per-client limit).
+    pub max_unauthenticated_per_client: usize,
+    /// Concurrent TLS handshakes; more wait (within handshake_timeout_ms).
+    pub max_tls_handshakes: usize,
     /// Largest protocol frame accepted.
     pub max_frame: usize,
     /// Total bytes of argv.
@@ -99,7 +111,13 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_sessions: 512,
-            max_sessions_per_client: 0,
+            // One address cannot take every session.
+            max_sessions_per_client: 256,
+            // A client's request follows its connect within a millisecond,
+            // so these only fill up in a flood; one address gets a quarter.
+            max_unauthenticated: 256,
+            max_unauthenticated_per_client: 64,
+            max_tls_handshakes: 8,
             max_frame: crate::protocol::DEFAULT_MAX_FRAME,
             max_argv_bytes: 2 << 20,
             max_env_bytes: 2 << 20,
@@ -125,6 +143,9 @@ pub struct SessionConfig {
     pub drain_timeout_ms: u64,
     /// Kill what is left of the process group/session after the process exits.
     pub kill_leftovers: bool,
+    /// Put each session in a cgroup v2 of its own where the HOST allows it
+    /// (so that killing reaches processes that left the session).
+    pub cgroups: bool,
     /// On SIGTERM/SIGINT, how long running sessions may continue before being killed.
     pub shutdown_timeout_ms: u64,
 }
@@ -136,35 +157,24 @@ impl Default for SessionConfig {
             heartbeat_timeout_ms: 5_000,
             drain_timeout_ms: 1_000,
             kill_leftovers: true,
+            cgroups: true,
             shutdown_timeout_ms: 10_000,
         }
     }
 }
 
-/// Environment policy.
-#[derive(Debug, Clone, Deserialize)]
+/// Environment policy: an allow list. A command gets only the safe set
+/// (`policy::SAFE_ENV`, values checked), the names listed here or in its
+/// `[[allow]]` rule's `env`, `PATH` = `search_path`, and `set`.
+#[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct EnvConfig {
-    /// If non-empty, only variables matching one of these pass (`NAME` or `PREFIX*`).
+    /// Further variables every command may receive (`NAME` or `PREFIX*`).
     pub allow: Vec<String>,
-    /// Variables matching one of these are dropped.
+    /// Variables refused even if allowed above (`NAME` or `PREFIX*`).
     pub deny: Vec<String>,
-    /// Variables forced to a value.
+    /// Variables forced to a value (after the filter; may override PATH).
     pub set: BTreeMap<String, String>,
-}
-
-impl Default for EnvConfig {
-    fn default() -> Self {
-        EnvConfig {
-            allow: vec![],
-            deny: vec![
-                "LD_PRELOAD".into(),
-                "LD_LIBRARY_PATH".into(),
-                "LD_AUDIT".into(),
-            ],
-            set: BTreeMap::new(),
-        }
-    }
 }
 
 /// Server TLS: mutual TLS, the client must present a certificate signed by `client_ca`.
@@ -174,6 +184,11 @@ pub struct TlsServerConfig {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub client_ca: PathBuf,
+    /// Client identities admitted: names matched against the client
+    /// certificate's subjectAltName DNS/IP entries (its subject CN if it has
+    /// none). Required; `["*"]` admits any certificate `client_ca` signed.
+    #[serde(default)]
+    pub clients: Vec<String>,
 }
 
 /// One whitelist entry.
@@ -182,19 +197,71 @@ pub struct TlsServerConfig {
 pub struct AllowRule {
     /// The binary; compared by real path (symlinks resolved).
     pub path: PathBuf,
-    /// If set, the base name of the requested argv[0] must be one of these
-    /// (needed for multi-call binaries such as busybox).
+    /// The base names argv[0] may have (needed for multi-call binaries such
+    /// as busybox); default: only the base name of `path`.
     pub names: Option<Vec<String>>,
-    /// If set, every argument (argv[1..]) must fully match one of these regexes.
-    pub args: Option<Vec<String>>,
+    /// Replaced by `positional` and `options`/`operands`; kept only to
+    /// explain that (its patterns matched anywhere, which let `kill -9 -1` in).
+    pub args: Option<toml::Value>,
+    /// Per-position patterns: argument i must fully match pattern i; at most
+    /// as many arguments as patterns (fewer only down to `min_args`).
+    pub positional: Option<Vec<String>>,
+    /// Option grammar: every argument that starts with `-` (before a `--`
+    /// that is itself allowed here) must fully match one of these...
+    pub options: Option<Vec<String>>,
+    /// ...and every other argument one of these (none allowed if unset).
+    pub operands: Option<Vec<String>>,
+    /// With `operands`: at most this many.
+    pub max_operands: Option<usize>,
+    /// If set, at least this many arguments.
+    pub min_args: Option<usize>,
     /// If set, at most this many arguments.
     pub max_args: Option<usize>,
+    /// Further environment variables this command may receive (`NAME` or `PREFIX*`).
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// If set, only TLS clients with one of these identities (`tls.clients`
+    /// names) may use this rule; plain TCP and unix clients never can.
+    pub clients: Option<Vec<String>>,
+    /// If set, the command runs in the client's directory only if it is one
+    /// of these, otherwise in the first (so `cwd = ["/"]` always runs in /).
+    pub cwd: Option<Vec<PathBuf>>,
 }
 
-/// Check that a file that grants privileges cannot be changed by others:
-/// not world-writable, not group-writable unless its group is root, owned by
-/// root or by us, and its directory not world-writable without the sticky bit.
-pub fn check_file_safety(path: &Path) -> Result<(), ConfigError> {
+/// Who may change a file or directory besides root and `trusted_uid`: a
+/// reason if someone else may (owner, group- or world-writable). A sticky
+/// directory (such as /tmp) may be writable by all: there, only an entry's
+/// owner can replace it.
+fn writable_by_others(
+    md: &std::fs::Metadata,
+    trusted_uid: Option<u32>,
+    is_dir: bool,
+) -> Option<String> {
+    let mode = md.mode();
+    let sticky = is_dir && mode & 0o1000 != 0;
+    if md.uid() != 0 && Some(md.uid()) != trusted_uid {
+        return Some(format!("it is owned by uid {}", md.uid()));
+    }
+    if mode & 0o022 != 0 && !sticky {
+        let who = if mode & 0o002 != 0 { "world" } else { "group" };
+        return Some(format!("it is {who}-writable (mode {:o})", mode & 0o7777));
+    }
+    None
+}
+
+/// Check that a regular file and every directory above it can be changed
+/// only by root or `trusted_uid`: otherwise whoever can change them can
+/// change what the server does.
+pub fn check_path_chain(path: &Path, trusted_uid: Option<u32>) -> Result<(), ConfigError> {
+    let unsafe_path = |p: &Path, why: String| {
+        ConfigError::Unsafe(
+            path.into(),
+            match p == path {
+                true => why,
+                false => format!("its directory {}: {why}", p.display()),
+            },
+        )
+    };
     let md = std::fs::metadata(path).map_err(|e| ConfigError::Read(path.into(), e))?;
     if !md.is_file() {
         return Err(ConfigError::Unsafe(
@@ -202,47 +269,30 @@ pub fn check_file_safety(path: &Path) -> Result<(), ConfigError> {
             "not a regular file".into(),
         ));
     }
-    let mode = md.mode();
-    if mode & 0o002 != 0 {
-        return Err(ConfigError::Unsafe(
-            path.into(),
-            format!("it is world-writable (mode {:o})", mode & 0o7777),
-        ));
+    // The directories of the path as written (a symlink in them could be
+    // swapped) and of the file it resolves to.
+    let absolute = std::path::absolute(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+    let real = std::fs::canonicalize(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+    if let Some(why) = writable_by_others(&md, trusted_uid, false) {
+        return Err(unsafe_path(path, why));
     }
-    if mode & 0o020 != 0 && md.gid() != 0 {
-        return Err(ConfigError::Unsafe(
-            path.into(),
-            format!(
-                "it is group-writable by non-root group {} (mode {:o})",
-                md.gid(),
-                mode & 0o7777
-            ),
-        ));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if md.uid() != 0 && md.uid() != euid {
-        return Err(ConfigError::Unsafe(
-            path.into(),
-            format!("it is owned by uid {}, not root or the server", md.uid()),
-        ));
-    }
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(dm) = std::fs::metadata(dir) {
-            if dm.mode() & 0o002 != 0 && dm.mode() & 0o1000 == 0 {
-                return Err(ConfigError::Unsafe(
-                    path.into(),
-                    format!("its directory {} is world-writable", dir.display()),
-                ));
+    for start in [&absolute, &real] {
+        for dir in start.ancestors().skip(1) {
+            let dm = std::fs::metadata(dir).map_err(|e| ConfigError::Read(dir.into(), e))?;
+            if let Some(why) = writable_by_others(&dm, trusted_uid, true) {
+                return Err(unsafe_path(dir, why));
             }
         }
     }
     Ok(())
+}
+
+/// Check that a file that grants privileges (the config, TLS key and CA)
+/// can be changed only by root or the server's own user.
+pub fn check_file_safety(path: &Path) -> Result<(), ConfigError> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    check_path_chain(path, Some(euid))
 }
 
 impl ServerConfig {
@@ -268,10 +318,29 @@ impl ServerConfig {
                 "limits.max_sessions must be > 0".into(),
             ));
         }
+        if self.limits.max_unauthenticated == 0 || self.limits.max_tls_handshakes == 0 {
+            return Err(ConfigError::Invalid(
+                "limits.max_unauthenticated and limits.max_tls_handshakes must be > 0".into(),
+            ));
+        }
         if self.session.heartbeat_timeout_ms < 1500 {
             return Err(ConfigError::Invalid(
                 "session.heartbeat_timeout_ms must be >= 1500 (clients ping every second)".into(),
             ));
+        }
+        if let Some(t) = &self.tls {
+            if t.clients.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "[tls] needs clients, the names (subjectAltName or CN) of the client \
+                     certificates admitted ([\"*\"] = any certificate client_ca signed)"
+                        .into(),
+                ));
+            }
+        } else if let Some(r) = self.allow.iter().find(|r| r.clients.is_some()) {
+            return Err(ConfigError::Invalid(format!(
+                "rule {} names clients, which only [tls] identifies",
+                r.path.display()
+            )));
         }
         if self.limits.max_frame < 1024 {
             return Err(ConfigError::Invalid(

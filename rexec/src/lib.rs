@@ -5,6 +5,7 @@
 //! the exit status. See docs/rexec.md for the protocol and security model.
 
 pub mod addr;
+pub mod cgroup;
 pub mod client;
 pub mod config;
 pub mod pidmap;

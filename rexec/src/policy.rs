@@ -19,7 +19,9 @@ pub enum Denied {
     Empty,
     #[error("command not found: {0}")]
     NotFound(String),
-    #[error("command not allowed by the server whitelist: {0} (real path {1})")]
+    /// The requested name, and (for the server's log only) its real path:
+    /// telling the client would let it map the HOST's files.
+    #[error("command not allowed by the server whitelist: {0}")]
     NotWhitelisted(String, String),
     #[error("arguments not allowed for {0}: {1}")]
     BadArgs(String, String),
@@ -37,10 +39,101 @@ impl Denied {
 
 struct Rule {
     real: PathBuf,
-    configured: PathBuf,
-    names: Option<Vec<String>>,
-    args: Option<Vec<Regex>>,
+    /// Base names argv[0] may have: the rule's `names`, or else only the
+    /// base name of its configured path (a multi-call binary such as kmod
+    /// or busybox is reachable under many names that resolve to one file).
+    names: Vec<String>,
+    args: ArgPolicy,
+    min_args: Option<usize>,
     max_args: Option<usize>,
+    env: Vec<String>,
+    /// Directories the command may run in (real paths); empty = any.
+    cwd: Vec<PathBuf>,
+    /// TLS client identities that may use the rule; None = every client.
+    clients: Option<Vec<String>>,
+}
+
+/// How a rule constrains argv[1..].
+enum ArgPolicy {
+    /// No argument rule: anything.
+    Any,
+    /// Argument i must match pattern i.
+    Positional(Vec<Regex>),
+    /// Options (arguments starting with `-`, up to an allowed `--`) must
+    /// match one option pattern, the rest one operand pattern. Options are
+    /// checked wherever they appear: GNU getopt takes them after operands too.
+    Grammar {
+        options: Vec<Regex>,
+        operands: Vec<Regex>,
+        max_operands: Option<usize>,
+    },
+}
+
+fn compile_patterns(list: &[String]) -> Result<Vec<Regex>, ConfigError> {
+    list.iter()
+        .map(|p| {
+            Regex::new(&format!("^(?:{p})$"))
+                .map_err(|e| ConfigError::Invalid(format!("bad argument regex {p:?}: {e}")))
+        })
+        .collect()
+}
+
+impl ArgPolicy {
+    fn new(r: &AllowRule) -> Result<ArgPolicy, ConfigError> {
+        let path = r.path.display();
+        if r.args.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "rule {path}: `args` is no longer supported (its patterns matched at any \
+                 position); use `positional` or `options`/`operands` (docs/rexec.md)"
+            )));
+        }
+        let grammar = r.options.is_some() || r.operands.is_some();
+        match (&r.positional, grammar) {
+            (Some(_), true) => Err(ConfigError::Invalid(format!(
+                "rule {path}: use either `positional` or `options`/`operands`, not both"
+            ))),
+            (Some(p), false) => Ok(ArgPolicy::Positional(compile_patterns(p)?)),
+            (None, true) => Ok(ArgPolicy::Grammar {
+                options: compile_patterns(r.options.as_deref().unwrap_or_default())?,
+                operands: compile_patterns(r.operands.as_deref().unwrap_or_default())?,
+                max_operands: r.max_operands,
+            }),
+            (None, false) => {
+                if r.max_operands.is_some() {
+                    return Err(ConfigError::Invalid(format!(
+                        "rule {path}: max_operands needs `operands`"
+                    )));
+                }
+                Ok(ArgPolicy::Any)
+            }
+        }
+    }
+}
+
+/// A request the whitelist accepts: what to execute, under which rule.
+pub struct Permit<'a> {
+    /// The real path to execute.
+    pub exe: PathBuf,
+    rule: &'a Rule,
+}
+
+impl Permit<'_> {
+    /// Environment variables the rule lets through besides the global ones.
+    pub fn env(&self) -> &[String] {
+        &self.rule.env
+    }
+
+    /// The directory to run in: `requested` if the rule allows it, else the
+    /// rule's first directory.
+    pub fn cwd(&self, requested: &Path) -> PathBuf {
+        let Some(first) = self.rule.cwd.first() else {
+            return requested.to_path_buf();
+        };
+        match std::fs::canonicalize(requested) {
+            Ok(real) if self.rule.cwd.contains(&real) => real,
+            _ => first.clone(),
+        }
+    }
 }
 
 /// The compiled whitelist.
@@ -49,8 +142,9 @@ pub struct Whitelist {
 }
 
 impl Whitelist {
-    /// Compile the rules; entries are canonicalized now (a missing binary is
-    /// kept by its configured path and resolved again at request time).
+    /// Compile the rules. Each path is resolved now, once: it must exist,
+    /// and it and every directory above it must be root's alone (whoever can
+    /// replace a whitelisted binary runs code as the server's user).
     pub fn new(rules: &[AllowRule]) -> Result<Whitelist, ConfigError> {
         let mut out = Vec::new();
         for r in rules {
@@ -60,62 +154,72 @@ impl Whitelist {
                     r.path.display()
                 )));
             }
-            let args = match &r.args {
-                None => None,
-                Some(list) => {
-                    let mut v = Vec::new();
-                    for p in list {
-                        let re = Regex::new(&format!("^(?:{p})$")).map_err(|e| {
-                            ConfigError::Invalid(format!("bad argument regex {p:?}: {e}"))
-                        })?;
-                        v.push(re);
-                    }
-                    Some(v)
-                }
+            let args = ArgPolicy::new(r)?;
+            let mut cwd = Vec::new();
+            for d in r.cwd.iter().flatten() {
+                let real = std::fs::canonicalize(d)
+                    .ok()
+                    .filter(|p| d.is_absolute() && p.is_dir())
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(format!(
+                            "rule {}: cwd {} is not an absolute path to a directory",
+                            r.path.display(),
+                            d.display()
+                        ))
+                    })?;
+                cwd.push(real);
+            }
+            if r.cwd.as_ref().is_some_and(|c| c.is_empty()) {
+                return Err(ConfigError::Invalid(format!(
+                    "rule {}: cwd must list at least one directory",
+                    r.path.display()
+                )));
+            }
+            let real = std::fs::canonicalize(&r.path)
+                .ok()
+                .filter(|p| is_executable_file(p))
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "whitelist path {} does not exist or is not an executable file",
+                        r.path.display()
+                    ))
+                })?;
+            crate::config::check_path_chain(&real, None)?;
+            let names = match &r.names {
+                Some(n) => n.clone(),
+                None => r
+                    .path
+                    .file_name()
+                    .map(|n| vec![n.to_string_lossy().into_owned()])
+                    .unwrap_or_default(),
             };
-            let real = std::fs::canonicalize(&r.path).unwrap_or_else(|_| r.path.clone());
             out.push(Rule {
                 real,
-                configured: r.path.clone(),
-                names: r.names.clone(),
+                names,
                 args,
+                min_args: r.min_args,
                 max_args: r.max_args,
+                env: r.env.clone(),
+                cwd,
+                clients: r.clients.clone(),
             });
         }
         Ok(Whitelist { rules: out })
     }
 
-    /// Whitelisted binaries that anyone could replace (world-writable file, or
-    /// world-writable directory without the sticky bit).
-    pub fn unsafe_entries(&self) -> Vec<PathBuf> {
-        use std::os::unix::fs::MetadataExt;
-        let writable = |p: &Path, dir: bool| {
-            std::fs::metadata(p)
-                .map(|m| m.mode() & 0o002 != 0 && !(dir && m.mode() & 0o1000 != 0))
-                .unwrap_or(false)
-        };
-        self.rules
-            .iter()
-            .filter(|r| {
-                writable(&r.real, false) || r.real.parent().is_some_and(|d| writable(d, true))
-            })
-            .map(|r| r.real.clone())
-            .collect()
-    }
-
     /// Resolve argv[0] on this machine and check the request.
-    /// Returns the real path to execute.
     pub fn check(
         &self,
         argv: &[Vec<u8>],
         cwd: &Path,
         search_path: &str,
-    ) -> Result<PathBuf, Denied> {
+        client: Option<&str>,
+    ) -> Result<Permit<'_>, Denied> {
         let prog = argv.first().ok_or(Denied::Empty)?;
         if prog.is_empty() {
             return Err(Denied::Empty);
         }
-        let shown = String::from_utf8_lossy(prog).into_owned();
+        let shown = escape_for_log(prog);
         let found =
             resolve(prog, cwd, search_path).ok_or_else(|| Denied::NotFound(shown.clone()))?;
         let real = std::fs::canonicalize(&found).map_err(|_| Denied::NotFound(shown.clone()))?;
@@ -125,24 +229,19 @@ impl Whitelist {
             .unwrap_or_default();
         let mut arg_error = None;
         for r in &self.rules {
-            let rule_real = if r.real.exists() {
-                r.real.clone()
-            } else {
-                match std::fs::canonicalize(&r.configured) {
-                    Ok(p) => p,
-                    Err(_) => continue,
-                }
-            };
-            if rule_real != real {
+            if r.real != real {
                 continue;
             }
-            if let Some(names) = &r.names {
-                if !names.contains(&base) {
+            if !r.names.contains(&base) {
+                continue;
+            }
+            if let Some(clients) = &r.clients {
+                if !client.is_some_and(|c| clients.iter().any(|n| n.eq_ignore_ascii_case(c))) {
                     continue;
                 }
             }
             match r.check_args(&argv[1..]) {
-                Ok(()) => return Ok(real),
+                Ok(()) => return Ok(Permit { exe: real, rule: r }),
                 Err(e) => arg_error = Some(e),
             }
         }
@@ -160,16 +259,79 @@ impl Rule {
                 return Err(format!("{} arguments, at most {max} allowed", args.len()));
             }
         }
-        if let Some(res) = &self.args {
-            for a in args {
-                let s = std::str::from_utf8(a)
-                    .map_err(|_| "argument is not valid UTF-8".to_string())?;
-                if !res.iter().any(|re| re.is_match(s)) {
-                    return Err(format!("argument {s:?} matches no allowed pattern"));
-                }
+        if let Some(min) = self.min_args {
+            if args.len() < min {
+                return Err(format!("{} arguments, at least {min} needed", args.len()));
             }
         }
-        Ok(())
+        if let ArgPolicy::Any = self.args {
+            return Ok(());
+        }
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| std::str::from_utf8(a))
+            .collect::<Result<_, _>>()
+            .map_err(|_| "argument is not valid UTF-8".to_string())?;
+        match &self.args {
+            ArgPolicy::Any => Ok(()),
+            ArgPolicy::Positional(patterns) => {
+                if args.len() > patterns.len() {
+                    return Err(format!(
+                        "{} arguments, at most {} allowed",
+                        args.len(),
+                        patterns.len()
+                    ));
+                }
+                if self.min_args.is_none() && args.len() < patterns.len() {
+                    return Err(format!(
+                        "{} arguments, {} needed",
+                        args.len(),
+                        patterns.len()
+                    ));
+                }
+                match args
+                    .iter()
+                    .zip(patterns)
+                    .position(|(a, re)| !re.is_match(a))
+                {
+                    Some(i) => Err(format!(
+                        "argument {} ({:?}) is not allowed at that position",
+                        i + 1,
+                        args[i]
+                    )),
+                    None => Ok(()),
+                }
+            }
+            ArgPolicy::Grammar {
+                options,
+                operands,
+                max_operands,
+            } => {
+                let mut options_ended = false;
+                let mut operand_count = 0;
+                for a in args {
+                    // "-" alone conventionally means stdin: an operand.
+                    if !options_ended && a.starts_with('-') && a != "-" {
+                        if !options.iter().any(|re| re.is_match(a)) {
+                            return Err(format!("option {a:?} is not allowed"));
+                        }
+                        options_ended = a == "--";
+                        continue;
+                    }
+                    operand_count += 1;
+                    if max_operands.is_some_and(|m| operand_count > m) {
+                        return Err(format!(
+                            "more than {} operands",
+                            max_operands.unwrap_or_default()
+                        ));
+                    }
+                    if !operands.iter().any(|re| re.is_match(a)) {
+                        return Err(format!("operand {a:?} is not allowed"));
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -205,33 +367,89 @@ fn pattern_match(pat: &str, name: &[u8]) -> bool {
     }
 }
 
-/// Apply the environment policy.
-pub fn filter_env(cfg: &EnvConfig, env: &[(Vec<u8>, Vec<u8>)]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut out: Vec<(Vec<u8>, Vec<u8>)> = env
-        .iter()
-        .filter(|(k, _)| !k.is_empty() && !k.contains(&b'=') && !k.contains(&0))
-        .filter(|(k, _)| !cfg.deny.iter().any(|p| pattern_match(p, k)))
-        .filter(|(k, _)| cfg.allow.is_empty() || cfg.allow.iter().any(|p| pattern_match(p, k)))
-        .cloned()
-        .collect();
-    for (k, v) in &cfg.set {
-        out.retain(|(ek, _)| ek.as_slice() != k.as_bytes());
-        out.push((k.clone().into_bytes(), v.clone().into_bytes()));
+/// Variables every command may receive from the client: terminal and
+/// locale settings. Their values are checked (`safe_value`), because glibc
+/// and ncurses take a value with a slash as a file to load.
+pub const SAFE_ENV: &[&str] = &["TERM", "LANG", "LANGUAGE", "LC_*", "TZ", "COLUMNS", "LINES"];
+
+/// A value of a `SAFE_ENV` variable that names no file: short, printable,
+/// no slash (TZ may name a zone such as `Europe/Berlin`, but no absolute
+/// path and no `..`).
+fn safe_value(name: &[u8], value: &[u8]) -> bool {
+    if value.len() > 256 || !value.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        return false;
     }
-    out
+    if name == b"TZ" {
+        let zone = value.strip_prefix(b":").unwrap_or(value);
+        return !zone.starts_with(b"/") && !value.windows(2).any(|w| w == b"..");
+    }
+    !value.contains(&b'/')
+}
+
+/// The environment a command gets, and the names of the client's variables
+/// that were refused (for the log).
+pub struct FilteredEnv {
+    pub vars: Vec<(Vec<u8>, Vec<u8>)>,
+    pub refused: Vec<Vec<u8>>,
+}
+
+/// Apply the environment policy: the client's variables pass only if they
+/// are in the safe set (with a safe value), in `[env] allow` or in the
+/// rule's `env`, and not in `[env] deny`; PATH is the server's
+/// `search_path`; `[env] set` comes last.
+pub fn filter_env(
+    cfg: &EnvConfig,
+    rule_env: &[String],
+    search_path: &str,
+    env: &[(Vec<u8>, Vec<u8>)],
+) -> FilteredEnv {
+    let mut vars = Vec::new();
+    let mut refused = Vec::new();
+    for (k, v) in env {
+        let well_formed = !k.is_empty() && !k.contains(&b'=') && !k.contains(&0);
+        let safe = SAFE_ENV.iter().any(|p| pattern_match(p, k)) && safe_value(k, v);
+        let allowed = safe
+            || cfg.allow.iter().any(|p| pattern_match(p, k))
+            || rule_env.iter().any(|p| pattern_match(p, k));
+        let denied = cfg.deny.iter().any(|p| pattern_match(p, k));
+        if well_formed && allowed && !denied && k.as_slice() != b"PATH" {
+            vars.push((k.clone(), v.clone()));
+        } else {
+            refused.push(k.clone());
+        }
+    }
+    vars.push((b"PATH".to_vec(), search_path.as_bytes().to_vec()));
+    for (k, v) in &cfg.set {
+        vars.retain(|(ek, _)| ek.as_slice() != k.as_bytes());
+        vars.push((k.clone().into_bytes(), v.clone().into_bytes()));
+    }
+    FilteredEnv { vars, refused }
+}
+
+/// Bytes for a log line: printable ASCII as is, everything else escaped, so
+/// that a client cannot forge log lines or send terminal controls.
+pub fn escape_for_log(b: &[u8]) -> String {
+    b.escape_ascii().to_string()
 }
 
 /// A list of allowed client networks.
 #[derive(Debug, Clone, Default)]
 pub struct AddrAcl {
     nets: Vec<(IpAddr, u8)>,
+    any: bool,
 }
 
 impl AddrAcl {
-    /// Parse entries like `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`.
+    /// Parse entries like `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`, or `*`
+    /// (any address).
     pub fn new(entries: &[String]) -> Result<AddrAcl, ConfigError> {
         let mut nets = Vec::new();
+        let mut any = false;
         for e in entries {
+            if e == "*" {
+                any = true;
+                continue;
+            }
             let bad = || ConfigError::Invalid(format!("bad allowed_clients entry {e:?}"));
             let (ip, len) = match e.split_once('/') {
                 Some((ip, len)) => (ip, Some(len.parse::<u8>().map_err(|_| bad())?)),
@@ -245,12 +463,12 @@ impl AddrAcl {
             }
             nets.push((ip, len));
         }
-        Ok(AddrAcl { nets })
+        Ok(AddrAcl { nets, any })
     }
 
-    /// True if no list is configured or `ip` is in it.
+    /// True if `ip` is in the list (an empty list admits nobody).
     pub fn allows(&self, ip: IpAddr) -> bool {
-        if self.nets.is_empty() {
+        if self.any {
             return true;
         }
         let ip = match ip {
@@ -288,72 +506,161 @@ mod tests {
         assert!(acl.allows("::ffff:10.0.0.1".parse().unwrap()));
         assert!(acl.allows("192.168.1.5".parse().unwrap()));
         assert!(!acl.allows("192.168.1.6".parse().unwrap()));
-        assert!(AddrAcl::default().allows("1.1.1.1".parse().unwrap()));
+        assert!(!AddrAcl::default().allows("1.1.1.1".parse().unwrap()));
+        assert!(AddrAcl::new(&["*".into()])
+            .unwrap()
+            .allows("1.1.1.1".parse().unwrap()));
         assert!(AddrAcl::new(&["1.2.3.4/33".into()]).is_err());
     }
 
     #[test]
-    fn env_filter() {
+    fn env_filter_is_an_allow_list() {
         let mut cfg = EnvConfig::default();
         cfg.set.insert("FORCED".into(), "1".into());
+        cfg.allow = vec!["KEEP_*".into()];
         let env = vec![
-            (b"A".to_vec(), b"1".to_vec()),
+            (b"KEEP_A".to_vec(), b"1".to_vec()),
+            (
+                b"MODPROBE_OPTIONS".to_vec(),
+                b"-C /proc/self/environ".to_vec(),
+            ),
             (b"LD_PRELOAD".to_vec(), b"x".to_vec()),
+            (b"PATH".to_vec(), b"/tmp/evil".to_vec()),
+            (b"LANG".to_vec(), b"C.UTF-8".to_vec()),
+            (b"LC_ALL".to_vec(), b"/tmp/locale".to_vec()),
+            (b"TZ".to_vec(), b"Europe/Berlin".to_vec()),
             (b"FORCED".to_vec(), b"0".to_vec()),
+            (b"RULE_VAR".to_vec(), b"r".to_vec()),
         ];
-        let out = filter_env(&cfg, &env);
+        let out = filter_env(&cfg, &["RULE_VAR".into()], "/usr/bin:/bin", &env);
         assert_eq!(
-            out,
+            out.vars,
             vec![
-                (b"A".to_vec(), b"1".to_vec()),
-                (b"FORCED".to_vec(), b"1".to_vec())
+                (b"KEEP_A".to_vec(), b"1".to_vec()),
+                (b"LANG".to_vec(), b"C.UTF-8".to_vec()),
+                (b"TZ".to_vec(), b"Europe/Berlin".to_vec()),
+                (b"RULE_VAR".to_vec(), b"r".to_vec()),
+                (b"PATH".to_vec(), b"/usr/bin:/bin".to_vec()),
+                (b"FORCED".to_vec(), b"1".to_vec()),
             ]
         );
-        cfg.allow = vec!["B*".into()];
         assert_eq!(
-            filter_env(&cfg, &env),
-            vec![(b"FORCED".to_vec(), b"1".to_vec())]
+            out.refused,
+            vec![
+                b"MODPROBE_OPTIONS".to_vec(),
+                b"LD_PRELOAD".to_vec(),
+                b"PATH".to_vec(),
+                b"LC_ALL".to_vec(),
+                b"FORCED".to_vec(),
+            ]
         );
+        assert_eq!(escape_for_log(b"a\n\x1b[31m"), "a\\n\\x1b[31m".to_string());
+    }
+
+    fn rule(path: &str) -> AllowRule {
+        AllowRule {
+            path: path.into(),
+            names: None,
+            args: None,
+            positional: None,
+            options: None,
+            operands: None,
+            max_operands: None,
+            min_args: None,
+            max_args: None,
+            env: vec![],
+            cwd: None,
+            clients: None,
+        }
+    }
+
+    fn argv(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|w| w.as_bytes().to_vec()).collect()
     }
 
     #[test]
     fn whitelist_args() {
         let wl = Whitelist::new(&[AllowRule {
-            path: "/bin/echo".into(),
-            names: None,
-            args: Some(vec!["-n".into(), "[a-z]+".into()]),
+            options: Some(vec!["-n".into()]),
+            operands: Some(vec!["[a-z]+".into()]),
             max_args: Some(2),
+            ..rule("/bin/echo")
         }])
         .unwrap();
         let sp = "/usr/bin:/bin";
         let cwd = Path::new("/");
+        assert!(wl.check(&argv(&["echo", "abc"]), cwd, sp, None).is_ok());
         assert!(wl
-            .check(&[b"echo".to_vec(), b"abc".to_vec()], cwd, sp)
+            .check(&argv(&["echo", "-n", "abc"]), cwd, sp, None)
             .is_ok());
+        for bad in [
+            &["echo", "ABC"][..],
+            &["echo", "a", "b", "c"],
+            &["echo", "-e", "x"],
+            &["echo", "x", "-e"],
+        ] {
+            assert!(
+                matches!(
+                    wl.check(&argv(bad), cwd, sp, None),
+                    Err(Denied::BadArgs(..))
+                ),
+                "{bad:?}"
+            );
+        }
         assert!(matches!(
-            wl.check(&[b"echo".to_vec(), b"ABC".to_vec()], cwd, sp),
-            Err(Denied::BadArgs(..))
-        ));
-        assert!(matches!(
-            wl.check(
-                &[
-                    b"echo".to_vec(),
-                    b"a".to_vec(),
-                    b"b".to_vec(),
-                    b"c".to_vec()
-                ],
-                cwd,
-                sp
-            ),
-            Err(Denied::BadArgs(..))
-        ));
-        assert!(matches!(
-            wl.check(&[b"cat".to_vec()], cwd, sp),
+            wl.check(&argv(&["cat"]), cwd, sp, None),
             Err(Denied::NotWhitelisted(..))
         ));
         assert!(matches!(
-            wl.check(&[b"no-such-binary-xyz".to_vec()], cwd, sp),
+            wl.check(&argv(&["no-such-binary-xyz"]), cwd, sp, None),
             Err(Denied::NotFound(..))
         ));
+    }
+
+    #[test]
+    fn positional_and_grammar_rules() {
+        let kill = Rule {
+            real: "/bin/kill".into(),
+            names: vec!["kill".into()],
+            args: ArgPolicy::new(&AllowRule {
+                positional: Some(vec!["-(TERM|KILL)".into(), "[1-9][0-9]+".into()]),
+                ..rule("/bin/kill")
+            })
+            .unwrap(),
+            min_args: None,
+            max_args: None,
+            env: vec![],
+            cwd: vec![],
+            clients: None,
+        };
+        assert!(kill.check_args(&argv(&["-TERM", "1234"])).is_ok());
+        assert!(kill.check_args(&argv(&["-KILL", "-1"])).is_err());
+        assert!(kill.check_args(&argv(&["1234", "-TERM"])).is_err());
+        assert!(kill.check_args(&argv(&["-TERM"])).is_err());
+        assert!(kill.check_args(&argv(&["-TERM", "12", "13"])).is_err());
+        let grammar = ArgPolicy::new(&AllowRule {
+            options: Some(vec!["-r".into(), "--".into()]),
+            operands: Some(vec!["[a-z-]+".into()]),
+            max_operands: Some(1),
+            ..rule("/sbin/modprobe")
+        })
+        .unwrap();
+        let modprobe = Rule {
+            args: grammar,
+            ..kill
+        };
+        assert!(modprobe.check_args(&argv(&["-r", "x"])).is_ok());
+        assert!(modprobe.check_args(&argv(&["--", "-x"])).is_ok());
+        assert!(modprobe.check_args(&argv(&["--force", "x"])).is_err());
+        assert!(modprobe.check_args(&argv(&["x", "--force"])).is_err());
+        assert!(modprobe.check_args(&argv(&["x", "y"])).is_err());
+        // The old anywhere-matching form is refused with an explanation.
+        let err = Whitelist::new(&[AllowRule {
+            args: Some(toml::Value::Array(vec![])),
+            ..rule("/bin/echo")
+        }])
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("positional"), "{err}");
     }
 }

@@ -315,10 +315,19 @@ pub struct FrameReader<R> {
     max: usize,
 }
 
+/// Read buffer of a connection. Small, because every connection gets one
+/// before it has authenticated; payload reads larger than this bypass it.
+const READ_BUFFER: usize = 32 * 1024;
+
+/// The most a frame header alone makes the reader allocate for the payload:
+/// enough for a full data chunk in one allocation, while a header that
+/// announces a large frame gets more memory only as its bytes arrive.
+const FIRST_PAYLOAD_ALLOC: usize = CHUNK + HEADER_LEN;
+
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn new(inner: R, max: usize) -> Self {
         FrameReader {
-            inner: tokio::io::BufReader::with_capacity(256 * 1024, inner),
+            inner: tokio::io::BufReader::with_capacity(READ_BUFFER, inner),
             max,
         }
     }
@@ -341,9 +350,33 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
         let mut ty = [0u8; 1];
         self.inner.read_exact(&mut ty).await?;
-        let mut payload = vec![0u8; len - 1];
-        self.inner.read_exact(&mut payload).await?;
+        let want = len - 1;
+        let mut payload = Vec::with_capacity(want.min(FIRST_PAYLOAD_ALLOC));
+        while payload.len() < want {
+            if payload.len() == payload.capacity() {
+                // At most double what has arrived: memory follows the data.
+                payload.reserve_exact((want - payload.len()).min(payload.len()));
+            }
+            let room = (payload.capacity() - payload.len()).min(want - payload.len());
+            let n = (&mut self.inner)
+                .take(room as u64)
+                .read_buf(&mut payload)
+                .await?;
+            if n == 0 {
+                return Err(ProtocolError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+        }
         Frame::decode_owned(ty[0], payload).map(Some)
+    }
+
+    /// Read and discard input until end of stream or error.
+    pub async fn discard_input(&mut self) {
+        let mut sink = [0u8; 4096];
+        while let Ok(n) = self.inner.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
     }
 }
 
@@ -480,6 +513,58 @@ mod tests {
         b.extend_from_slice(b"abc");
         fill_data_header(&mut b, DataKind::Stderr);
         assert_eq!(b, Frame::Stderr(b"abc".to_vec()).encode());
+    }
+
+    /// A stream that hands out `data` and records the largest read buffer
+    /// it was offered (what the reader had allocated to read into).
+    struct Recording {
+        data: Vec<u8>,
+        largest_read: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl AsyncRead for Recording {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.largest_read
+                .fetch_max(buf.remaining(), std::sync::atomic::Ordering::SeqCst);
+            let n = buf.remaining().min(self.data.len()).min(4096);
+            let rest = self.data.split_off(n);
+            buf.put_slice(&self.data);
+            self.data = rest;
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Finding 7: a 5-byte header announcing 4 MiB made the reader allocate
+    /// 4 MiB before a single payload byte arrived.
+    #[tokio::test]
+    async fn payload_memory_follows_the_data() {
+        let mut data = ((4u32 << 20) - 1).to_be_bytes().to_vec();
+        data.push(ty::STDIN);
+        data.extend_from_slice(&[7u8; 1000]);
+        let largest_read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stream = Recording {
+            data,
+            largest_read: largest_read.clone(),
+        };
+        let mut r = FrameReader::new(stream, DEFAULT_MAX_FRAME);
+        assert!(matches!(r.next().await, Err(ProtocolError::Io(_))));
+        let largest = largest_read.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            largest <= FIRST_PAYLOAD_ALLOC,
+            "offered a {largest}-byte buffer"
+        );
+        // A full frame still arrives whole, however it is split.
+        let big = Frame::Stdin(vec![3u8; 3 * CHUNK + 17]);
+        let stream = Recording {
+            data: big.encode(),
+            largest_read: largest_read.clone(),
+        };
+        let mut r = FrameReader::new(stream, DEFAULT_MAX_FRAME);
+        assert_eq!(r.next().await.unwrap(), Some(big));
     }
 
     #[test]

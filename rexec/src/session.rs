@@ -12,8 +12,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{sleep_until, timeout, Instant};
 use tracing::{debug, info, warn};
 
+use crate::cgroup::{SessionCgroup, SessionCgroups};
 use crate::config::ServerConfig;
-use crate::policy::{filter_env, Whitelist};
+use crate::policy::{escape_for_log, filter_env, Whitelist};
 use crate::process::{grow_pipe, kill_group, kill_tree, spawn, SpawnSpec, SESSION_ENV};
 use crate::protocol::{
     fill_data_header, frame_writer, DataKind, ExecRequest, ExitStatus, Frame, FrameReader,
@@ -25,6 +26,8 @@ use crate::signals::is_forwardable;
 pub struct SessionCtx {
     pub cfg: ServerConfig,
     pub whitelist: Whitelist,
+    /// Where session cgroups go; None = kill by process group and /proc scan.
+    pub cgroups: Option<SessionCgroups>,
     /// Becomes true when the server wants every session killed (shutdown deadline).
     pub kill_all: watch::Receiver<bool>,
 }
@@ -40,27 +43,49 @@ enum StdinMsg {
 type Incoming = Result<Frame, ProtocolError>;
 
 /// Serve one connection to the end. Never panics on bad input; logs instead.
-pub async fn run_session<S>(stream: S, peer: String, ctx: Arc<SessionCtx>)
-where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+/// Serve one connection whose request has arrived, to the end. `client` is
+/// the TLS client identity (`tls.clients`), if any. Never panics on bad
+/// input; logs instead.
+pub async fn run_session<R, W>(
+    reader: FrameReader<R>,
+    wr: W,
+    peer: String,
+    client: Option<String>,
+    req: ExecRequest,
+    ctx: Arc<SessionCtx>,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
 {
-    let (rd, wr) = tokio::io::split(stream);
     let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(16);
     let writer = tokio::spawn(frame_writer(wr, out_rx));
     let (in_tx, in_rx) = mpsc::channel::<Incoming>(64);
-    let reader = tokio::spawn(reader_task(
-        FrameReader::new(rd, ctx.cfg.limits.max_frame),
-        in_tx,
-    ));
+    let reader = tokio::spawn(reader_task(reader, in_tx));
     let mut s = Session {
         peer,
+        client,
         marker: String::new(),
+        cgroup: None,
         ctx: ctx.clone(),
         out: out_tx,
         inc: in_rx,
     };
-    let finished_cleanly = s.run().await;
-    let Session { out, mut inc, .. } = s;
+    let finished_cleanly = s.run_request(req).await;
+    let Session {
+        out,
+        mut inc,
+        cgroup,
+        ..
+    } = s;
+    if let Some(cg) = cgroup {
+        // Off the session's path: waits until killed processes are gone.
+        let ctx = ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            if let (Err(cg), Some(cgroups)) = (cg.remove(), &ctx.cgroups) {
+                cgroups.remove_when_empty(cg);
+            }
+        });
+    }
     drop(out);
     if finished_cleanly {
         // Let the writer deliver the tail of the output and the exit status,
@@ -138,7 +163,10 @@ async fn reader_task<R: AsyncRead + Unpin>(mut r: FrameReader<R>, tx: mpsc::Send
 
 struct Session {
     peer: String,
+    client: Option<String>,
     marker: String,
+    /// The session's cgroup, once its process is known to be in it.
+    cgroup: Option<SessionCgroup>,
     ctx: Arc<SessionCtx>,
     out: mpsc::Sender<Vec<u8>>,
     inc: mpsc::Receiver<Incoming>,
@@ -155,37 +183,6 @@ impl Session {
     }
 
     /// Returns true if the process ran to its end and the exit status was queued.
-    async fn run(&mut self) -> bool {
-        let cfg = &self.ctx.cfg;
-        let hs = Duration::from_millis(cfg.session.handshake_timeout_ms);
-        let req = match timeout(hs, self.inc.recv()).await {
-            Err(_) => {
-                self.fail(255, "timed out waiting for the request".into())
-                    .await;
-                return false;
-            }
-            Ok(None) => return false,
-            Ok(Some(Ok(Frame::Exec(req)))) => req,
-            Ok(Some(Ok(other))) => {
-                self.fail(
-                    255,
-                    format!("protocol error: expected a request, got {:?}", kind(&other)),
-                )
-                .await;
-                return false;
-            }
-            Ok(Some(Err(ProtocolError::Io(e)))) => {
-                info!(peer = %self.peer, "client left before sending a request: {e}");
-                return false;
-            }
-            Ok(Some(Err(e))) => {
-                self.fail(255, format!("protocol error: {e}")).await;
-                return false;
-            }
-        };
-        self.run_request(req).await
-    }
-
     async fn run_request(&mut self, req: ExecRequest) -> bool {
         let ctx = self.ctx.clone();
         let cfg = &ctx.cfg;
@@ -212,14 +209,36 @@ impl Session {
                 return false;
             }
         };
-        let exe = match ctx.whitelist.check(&req.argv, &cwd, &cfg.search_path) {
+        let permit = match ctx.whitelist.check(
+            &req.argv,
+            &cwd,
+            &cfg.search_path,
+            self.client.as_deref(),
+        ) {
             Ok(p) => p,
             Err(d) => {
+                if let crate::policy::Denied::NotWhitelisted(_, real) = &d {
+                    info!(peer = %self.peer, real = %escape_for_log(real.as_bytes()), "real path of the refused command");
+                }
                 self.fail(d.exit_code(), d.to_string()).await;
                 return false;
             }
         };
-        let mut env = filter_env(&cfg.env, &req.env);
+        let exe = permit.exe.clone();
+        let cwd = permit.cwd(&cwd);
+        let filtered = filter_env(&cfg.env, permit.env(), &cfg.search_path, &req.env);
+        if !filtered.refused.is_empty() {
+            let names: Vec<String> = filtered.refused.iter().map(|n| escape_for_log(n)).collect();
+            // Info, not warn: clients send their whole environment, so
+            // most requests have some.
+            info!(
+                peer = %self.peer,
+                argv0 = %escape_for_log(&req.argv[0]),
+                "environment variables not passed (not allowed): {}",
+                names.join(" ")
+            );
+        }
+        let mut env = filtered.vars;
         let marker = format!(
             "{}.{}",
             std::process::id(),
@@ -228,6 +247,16 @@ impl Session {
         env.retain(|(k, _)| k.as_slice() != SESSION_ENV.as_bytes());
         env.push((SESSION_ENV.as_bytes().to_vec(), marker.clone().into_bytes()));
         self.marker = marker;
+        let cgroup = match &ctx.cgroups {
+            Some(cgroups) => match cgroups.create() {
+                Ok(cg) => Some(cg),
+                Err(e) => {
+                    warn!(peer = %self.peer, "no cgroup for this session ({e}); kill-on-disconnect falls back to the /proc scan");
+                    None
+                }
+            },
+            None => None,
+        };
         let spec = SpawnSpec {
             exe: &exe,
             argv: &req.argv,
@@ -236,21 +265,36 @@ impl Session {
             limits: &cfg.limits,
             uid: cfg.run_as_uid,
             gid: cfg.run_as_gid,
+            cgroup_dir: cgroup.as_ref().map(|c| c.dir_fd()),
         };
         let mut child = match spawn(&spec) {
             Ok(c) => c,
             Err(e) => {
+                if let Some(cg) = cgroup {
+                    cg.discard();
+                }
                 let code = if e.kind() == std::io::ErrorKind::NotFound {
                     127
                 } else {
                     126
                 };
-                self.fail(code, format!("cannot execute {}: {e}", exe.display()))
+                warn!(peer = %self.peer, exe = %exe.display(), "cannot execute: {e}");
+                let shown = escape_for_log(&req.argv[0]);
+                self.fail(code, format!("cannot execute {shown}: {e}"))
                     .await;
                 return false;
             }
         };
-        let pid = child.id().unwrap_or(0);
+        let pid = child.pid;
+        self.cgroup = match cgroup {
+            Some(cg) if child.in_cgroup => Some(cg),
+            Some(cg) => {
+                warn!(peer = %self.peer, pid, "this kernel cannot start a process inside a cgroup (clone3 CLONE_INTO_CGROUP); using the /proc scan");
+                cg.discard();
+                None
+            }
+            None => None,
+        };
         info!(peer = %self.peer, pid, exe = %exe.display(), argv = ?lossy_argv(&req.argv), "started");
         self.send(Frame::Started {
             pid,
@@ -350,8 +394,8 @@ impl Session {
                             return false;
                         }
                         Some(Err(ProtocolError::Io(e))) => {
-                            let n = kill_tree(pid, &self.marker);
-                            info!(peer = %self.peer, pid, "connection lost ({e}); killed the process tree (group + {n} found in /proc)");
+                            let how = self.kill_everything(pid);
+                            info!(peer = %self.peer, pid, "connection lost ({e}); killed the process tree ({how})");
                             return false;
                         }
                         Some(Err(e)) => {
@@ -359,7 +403,7 @@ impl Session {
                             return false;
                         }
                         None => {
-                            kill_tree(pid, &self.marker);
+                            self.kill_everything(pid);
                             return false;
                         }
                     }
@@ -374,12 +418,12 @@ impl Session {
                     }
                 }
                 _ = sleep_until(deadline) => {
-                    let n = kill_tree(pid, &self.marker);
-                    warn!(peer = %self.peer, pid, "no heartbeat for {hb:?}; killed the process tree (group + {n} found in /proc)");
+                    let how = self.kill_everything(pid);
+                    warn!(peer = %self.peer, pid, "no heartbeat for {hb:?}; killed the process tree ({how})");
                     return false;
                 }
                 _ = killed(&mut kill_rx) => {
-                    kill_tree(pid, &self.marker);
+                    self.kill_everything(pid);
                     self.fail(255, "server shutting down; command killed".into()).await;
                     return false;
                 }
@@ -388,7 +432,7 @@ impl Session {
         let status = match status {
             Ok(s) => s,
             Err(e) => {
-                kill_tree(pid, &self.marker);
+                self.kill_everything(pid);
                 self.fail(255, format!("waiting for the process failed: {e}"))
                     .await;
                 return false;
@@ -397,9 +441,14 @@ impl Session {
         if cfg.session.kill_leftovers {
             // Leftover descendants may hold the output pipes open: kill them
             // before draining, so the exit status is not held back.
-            let marker = self.marker.clone();
             kill_group(pid);
-            let _ = tokio::task::spawn_blocking(move || kill_tree(pid, &marker)).await;
+            match self.cgroup.as_ref().map(|cg| cg.kill()) {
+                Some(Ok(())) => {}
+                _ => {
+                    let marker = self.marker.clone();
+                    let _ = tokio::task::spawn_blocking(move || kill_tree(pid, &marker)).await;
+                }
+            }
         }
         // Deliver what the process wrote before it ended: wait for end of
         // file on its pipes. The drain timeout only counts time a pump waits
@@ -435,8 +484,25 @@ impl Session {
         true
     }
 
+    /// Kill everything the command started: its cgroup where it has one,
+    /// else its process group and what the /proc scan finds. Says how.
+    fn kill_everything(&self, pid: u32) -> String {
+        kill_group(pid);
+        let scan = |why: String| {
+            let n = kill_tree(pid, &self.marker);
+            format!("{why}group + {n} found in /proc")
+        };
+        match &self.cgroup {
+            Some(cg) => match cg.kill() {
+                Ok(()) => "its cgroup".to_string(),
+                Err(e) => scan(format!("cgroup.kill failed: {e}; ")),
+            },
+            None => scan(String::new()),
+        }
+    }
+
     async fn abort(&self, pid: u32, msg: &str) {
-        kill_tree(pid, &self.marker);
+        self.kill_everything(pid);
         self.fail(255, msg.to_string()).await;
     }
 
@@ -452,11 +518,11 @@ impl Session {
         if cfg.fallback_cwd.is_empty() {
             return Err(format!(
                 "working directory {} does not exist on the server",
-                String::from_utf8_lossy(req)
+                escape_for_log(req)
             ));
         }
         if !req.is_empty() {
-            debug!(peer = %self.peer, "cwd {} missing, using {}", String::from_utf8_lossy(req), cfg.fallback_cwd);
+            debug!(peer = %self.peer, "cwd {} missing, using {}", escape_for_log(req), cfg.fallback_cwd);
         }
         Ok(PathBuf::from(&cfg.fallback_cwd))
     }
@@ -477,7 +543,8 @@ fn deliver(pid: u32, sig: i32) {
     }
 }
 
-fn kind(f: &Frame) -> &'static str {
+/// A frame's type name, for messages.
+pub(crate) fn kind(f: &Frame) -> &'static str {
     match f {
         Frame::Exec(_) => "Exec",
         Frame::Stdin(_) => "Stdin",

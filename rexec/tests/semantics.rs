@@ -43,33 +43,92 @@ fn argv_is_passed_exactly() {
     assert_eq!(out.stdout, want);
 }
 
+/// Finding 1: only three variables used to be denied, so MODPROBE_OPTIONS,
+/// GLIBC_TUNABLES, BASH_ENV and the caller's PATH reached root commands.
 #[test]
-fn environment_is_passed_and_filtered() {
+fn environment_is_an_allow_list() {
+    // The default configuration: loader, libc and interpreter variables stop.
+    let s = TestServer::start("");
+    let mut c = s.rexec();
+    c.arg("env")
+        .env("MODPROBE_OPTIONS", "-C /proc/self/environ")
+        .env("GLIBC_TUNABLES", "glibc.malloc.check=3")
+        .env("GCONV_PATH", "/tmp/evil")
+        .env("PYTHONPATH", "/tmp/evil")
+        .env("TERM", "xterm");
+    let text = String::from_utf8_lossy(&run_output(c, b"", T).stdout).into_owned();
+    for refused in [
+        "MODPROBE_OPTIONS",
+        "GLIBC_TUNABLES",
+        "GCONV_PATH",
+        "PYTHONPATH",
+    ] {
+        assert!(!text.contains(refused), "{refused} passed: {text}");
+    }
+    assert!(text.contains("TERM=xterm"), "{text}");
     let s = TestServer::start(
-        "[env]\ndeny = [\"SECRET_*\", \"LD_PRELOAD\"]\n[env.set]\nFORCED = \"server\"\n",
+        "[env]\nallow = [\"REXEC_TEST_*\"]\ndeny = [\"REXEC_TEST_SECRET\"]\n[env.set]\nFORCED = \"server\"\n",
     );
     let mut c = s.rexec();
     c.arg("env")
         .env("REXEC_TEST_VAR", "value with spaces=and equals")
-        .env(OsStr::from_bytes(b"REXEC_BIN"), OsStr::from_bytes(b"\xff"))
-        .env("SECRET_TOKEN", "hidden")
-        .env("FORCED", "client");
+        .env(
+            OsStr::from_bytes(b"REXEC_TEST_BIN"),
+            OsStr::from_bytes(b"\xff"),
+        )
+        .env("REXEC_TEST_SECRET", "hidden")
+        .env("FORCED", "client")
+        .env("MODPROBE_OPTIONS", "-C /proc/self/environ")
+        .env("GLIBC_TUNABLES", "glibc.malloc.check=3")
+        .env("BASH_ENV", "/tmp/evil")
+        .env("PATH", "/tmp/evil:/usr/bin:/bin")
+        .env("LANG", "C.UTF-8")
+        .env("LC_ALL", "/tmp/evil-locale");
     let out = run_output(c, b"", T);
     assert!(out.status.success(), "{out:?}");
     let lines: Vec<&[u8]> = out.stdout.split(|&b| b == b'\n').collect();
     assert!(lines.contains(&&b"REXEC_TEST_VAR=value with spaces=and equals"[..]));
-    assert!(lines.contains(&&b"REXEC_BIN=\xff"[..]));
+    assert!(lines.contains(&&b"REXEC_TEST_BIN=\xff"[..]));
     assert!(lines.contains(&&b"FORCED=server"[..]));
-    assert!(!out.stdout.windows(12).any(|w| w == b"SECRET_TOKEN"));
-    // Only the allow list passes when one is configured.
-    let s = TestServer::start("[env]\nallow = [\"KEEP_*\"]\n");
-    let mut c = s.rexec();
-    c.arg("env").env("KEEP_ME", "1").env("DROP_ME", "1");
-    let out = run_output(c, b"", T);
+    assert!(lines.contains(&&b"LANG=C.UTF-8"[..]));
+    assert!(
+        lines.contains(&&b"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"[..])
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("KEEP_ME=1"), "{text}");
-    assert!(!text.contains("DROP_ME"), "{text}");
-    assert!(!text.contains("PATH="), "{text}");
+    for refused in [
+        "REXEC_TEST_SECRET",
+        "MODPROBE_OPTIONS",
+        "GLIBC_TUNABLES",
+        "BASH_ENV",
+        "LC_ALL",
+        "/tmp/evil",
+        "HOME=",
+    ] {
+        assert!(!text.contains(refused), "{refused} passed: {text}");
+    }
+    assert!(s.wait_log("not passed", T));
+    let log = s.log_text();
+    let line = log.lines().find(|l| l.contains("not passed")).unwrap();
+    for name in [
+        "MODPROBE_OPTIONS",
+        "GLIBC_TUNABLES",
+        "BASH_ENV",
+        "PATH",
+        "LC_ALL",
+    ] {
+        assert!(line.contains(name), "{name} not logged: {line}");
+    }
+    // A rule may let more variables through, for its own command only.
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        "",
+        "[[allow]]\npath = \"/usr/bin/env\"\nenv = [\"RULE_ONLY\"]\n",
+    );
+    let mut c = s.rexec();
+    c.arg("env").env("RULE_ONLY", "1").env("OTHER", "1");
+    let text = String::from_utf8_lossy(&run_output(c, b"", T).stdout).into_owned();
+    assert!(text.contains("RULE_ONLY=1"), "{text}");
+    assert!(!text.contains("OTHER="), "{text}");
 }
 
 #[test]
@@ -97,6 +156,57 @@ fn working_directory() {
     let out = run_output(c, b"", T);
     assert_eq!(out.status.code(), Some(255));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+}
+
+/// Finding 4: the client chose any existing directory as the command's
+/// cwd, so relative operands (insmod of a file) resolved where it liked.
+#[test]
+fn rules_restrict_the_working_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let allowed = std::fs::canonicalize(d.path()).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let s = TestServer::start_with(
+        "tcp://127.0.0.1:0",
+        "",
+        &format!(
+            "[[allow]]\npath = \"/usr/bin/pwd\"\ncwd = [\"/\"]\n\
+             [[allow]]\npath = \"/bin/sh\"\ncwd = [\"/\", \"{}\"]\n\
+             [[allow]]\npath = \"/usr/bin/env\"\n",
+            allowed.display()
+        ),
+    );
+    let pwd_from = |prog: &[&str], dir: &std::path::Path| {
+        let mut c = s.rexec();
+        c.args(prog).current_dir(dir);
+        let out = run_output(c, b"", T);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // cwd = ["/"]: always /.
+    assert_eq!(pwd_from(&["pwd"], &allowed), "/");
+    assert_eq!(pwd_from(&["pwd"], elsewhere.path()), "/");
+    // A listed directory is kept, any other becomes the first entry.
+    assert_eq!(
+        pwd_from(&["sh", "-c", "pwd"], &allowed),
+        allowed.display().to_string()
+    );
+    assert_eq!(pwd_from(&["sh", "-c", "pwd"], elsewhere.path()), "/");
+    // A rule without cwd keeps the client's directory.
+    let real_elsewhere = std::fs::canonicalize(elsewhere.path()).unwrap();
+    assert_eq!(
+        pwd_from(&["env", "sh", "-c", "pwd"], &real_elsewhere),
+        real_elsewhere.display().to_string()
+    );
+    // A rule naming a directory that does not exist is a config error.
+    let cfg = write_config(d.path(), "allowed_clients = [\"127.0.0.1\"]\ninsecure_plaintext = true\n[[allow]]\npath = \"/usr/bin/pwd\"\ncwd = [\"/nonexistent/dir\"]\n");
+    let out = std::process::Command::new(SERVER)
+        .arg("--config")
+        .arg(&cfg)
+        .env("CMD_NET_ADDR", "tcp://127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an absolute path to a directory"));
 }
 
 #[test]
@@ -470,6 +580,59 @@ fn broken_local_stdout_behaves_like_sigpipe() {
     assert_eq!(st.signal(), Some(libc::SIGPIPE));
 }
 
+/// Finding 8: a process that called setsid, dropped REXEC_SESSION and was
+/// reparented (double fork) survived kill-on-disconnect.
+#[test]
+fn kill_on_disconnect_reaches_processes_that_left_the_session() {
+    let cgroups = rexec::cgroup::SessionCgroups::detect();
+    if !prerequisite(
+        "kill_on_disconnect_reaches_processes_that_left_the_session",
+        cgroups.is_ok(),
+        &format!("cgroup v2 with cgroup.kill ({:?})", cgroups.err()),
+    ) || !prerequisite(
+        "kill_on_disconnect_reaches_processes_that_left_the_session",
+        std::path::Path::new("/usr/bin/setsid").exists(),
+        "/usr/bin/setsid (util-linux)",
+    ) {
+        return;
+    }
+    let s = TestServer::start("");
+    assert!(
+        s.wait_log("each session gets a cgroup", T),
+        "{}",
+        s.log_text()
+    );
+    let mut c = s.rexec();
+    c.args([
+        "sh",
+        "-c",
+        "(setsid env -u REXEC_SESSION sh -c 'echo $$; exec sleep 300' &); exec sleep 300",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let escaped: u32 = line.trim().parse().unwrap();
+    assert!(alive(escaped));
+    let sid = rexec::process::session_of(escaped);
+    assert_eq!(
+        sid,
+        Some(escaped),
+        "the process did not start a session of its own"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    let gone = poll(Duration::from_secs(2), || !alive(escaped));
+    if !gone {
+        send_signal(escaped, libc::SIGKILL);
+    }
+    assert!(gone, "process {escaped} escaped kill-on-disconnect");
+    assert!(s.wait_log("killed the process tree (its cgroup)", T));
+}
+
 #[test]
 fn leftover_descendants_are_killed_when_the_command_exits() {
     let s = TestServer::start("");
@@ -542,9 +705,7 @@ fn commands_die_with_the_server() {
 
 #[test]
 fn run_as_another_user() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root");
+    if !prerequisite("run_as_another_user", is_root(), "root") {
         return;
     }
     let s = TestServer::start("run_as_uid = 65534\nrun_as_gid = 65534\n");
@@ -554,6 +715,46 @@ fn run_as_another_user() {
     let out = run_output(c, b"", T);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stdout, b"65534 65534 65534\n");
+}
+
+/// Finding 9: run_as_uid without run_as_gid kept the server's gid 0.
+#[test]
+fn run_as_uid_alone_takes_the_users_primary_group() {
+    if !prerequisite(
+        "run_as_uid_alone_takes_the_users_primary_group",
+        is_root(),
+        "root",
+    ) {
+        return;
+    }
+    let gid = rexec::process::primary_gid(65534).expect("uid 65534 (nobody) in /etc/passwd");
+    let s = TestServer::start("run_as_uid = 65534\n");
+    let mut c = s.rexec();
+    c.args(["sh", "-c", "echo $(id -u) $(id -g) $(id -G)"])
+        .current_dir("/");
+    let out = run_output(c, b"", T);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("65534 {gid} {gid}\n")
+    );
+    // A uid without a passwd entry needs an explicit gid.
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        d.path(),
+        "run_as_uid = 3999999\nallowed_clients = [\"127.0.0.1\"]\ninsecure_plaintext = true\n[[allow]]\npath = \"/usr/bin/true\"\n",
+    );
+    let out = std::process::Command::new(SERVER)
+        .arg("--config")
+        .arg(&cfg)
+        .env("CMD_NET_ADDR", "tcp://127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("set run_as_gid"),
+        "{out:?}"
+    );
 }
 
 #[test]

@@ -91,8 +91,9 @@ allow='[[allow]]
 path = "/usr/bin/true"
 [[allow]]
 path = "/usr/bin/cat"'
-printf '%s\n' "$allow" >"$work/plain.toml"
-printf '[tls]\ncert = "%s"\nkey = "%s"\nclient_ca = "%s"\n%s\n' \
+# Loopback only: the bench's own client is the only one.
+printf 'allowed_clients = ["127.0.0.1"]\ninsecure_plaintext = true\n%s\n' "$allow" >"$work/plain.toml"
+printf 'allowed_clients = ["127.0.0.1"]\n[tls]\ncert = "%s"\nkey = "%s"\nclient_ca = "%s"\nclients = ["localhost"]\n%s\n' \
     "$work/server.pem" "$work/server.key" "$work/ca.pem" "$allow" >"$work/tls.toml"
 chmod 600 "$work/plain.toml" "$work/tls.toml"
 CMD_NET_ADDR=tcp://127.0.0.1:$rexec_port REXEC_LOG=warn "$SERVER" -c "$work/plain.toml" 2>"$work/rexec_server.log" &

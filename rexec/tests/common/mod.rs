@@ -34,7 +34,8 @@ path = "/usr/bin/yes"
 path = "/usr/bin/head"
 [[allow]]
 path = "/usr/bin/echo"
-args = ["[a-z]+", "-n"]
+options = ["-n"]
+operands = ["[a-z]+"]
 "#;
 
 pub struct TestServer {
@@ -59,10 +60,21 @@ impl TestServer {
         Self::start_with("tcp://127.0.0.1:0", extra, DEFAULT_ALLOW)
     }
 
+    /// Start a server; a TCP listener gets `allowed_clients = ["127.0.0.1"]`
+    /// and `insecure_plaintext = true` unless `extra` says otherwise.
     pub fn start_with(listen: &str, extra: &str, allow: &str) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let listen = listen.replace("$DIR", dir.path().to_str().unwrap());
-        let cfg = write_config(dir.path(), &format!("{extra}\n{allow}"));
+        let mut defaults = String::new();
+        if listen.starts_with("tcp://") {
+            if !extra.contains("allowed_clients") {
+                defaults.push_str("allowed_clients = [\"127.0.0.1\"]\n");
+            }
+            if !extra.contains("[tls]") && !extra.contains("insecure_plaintext") {
+                defaults.push_str("insecure_plaintext = true\n");
+            }
+        }
+        let cfg = write_config(dir.path(), &format!("{defaults}{extra}\n{allow}"));
         let mut child = Command::new(SERVER)
             .arg("--config")
             .arg(&cfg)
@@ -220,4 +232,25 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// A test's prerequisite (root, busybox...). When it is missing the test
+/// fails, unless REXEC_TESTS_ALLOW_SKIP=1: then it prints a SKIP line (past
+/// the test harness's capture) and the caller returns early.
+pub fn prerequisite(test: &str, present: bool, what: &str) -> bool {
+    use std::io::Write;
+    if present {
+        return true;
+    }
+    if std::env::var_os("REXEC_TESTS_ALLOW_SKIP").is_some() {
+        let _ = writeln!(std::io::stderr(), "SKIP {test}: needs {what}");
+        return false;
+    }
+    panic!("{test} needs {what}; set REXEC_TESTS_ALLOW_SKIP=1 to skip it instead");
+}
+
+/// True when the tests run as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
 }

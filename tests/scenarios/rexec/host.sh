@@ -33,9 +33,11 @@ for a in $APPLETS; do
     done
     [ -n "$p" ] || fail "no $a in /bin /usr/bin /sbin /usr/sbin"
     real=$(readlink -f "$p")
+    # A rule allows only the base name of its path (or its `names`), so the
+    # rule names the path the DPU calls (/bin/sh), not what it resolves to.
     case "$real" in
         */busybox) NAMES="$NAMES\"$a\", " ;;
-        *) OTHERS="$OTHERS$real " ;;
+        *) OTHERS="$OTHERS$p " ;;
     esac
 done
 mkdir -p "$CONF_DIR"
@@ -43,8 +45,11 @@ chmod 755 "$CONF_DIR"
 CONF=$CONF_DIR/rexec_server.toml
 {
     echo "allowed_clients = [\"$DPU_IP\", \"127.0.0.1\"]"
+    echo "insecure_plaintext = true"
     echo "[session]"
     echo "shutdown_timeout_ms = 5000"
+    echo "[env]"
+    echo "allow = [\"FROM_DPU\"]   # dpu.sh checks that a chosen variable passes"
     if [ -n "$NAMES" ]; then
         echo "[[allow]]"
         echo "path = \"$(readlink -f /bin/busybox)\""
