@@ -15,22 +15,24 @@ use kernel::prelude::*;
 
 /// `LOOKUP_REVAL`, `LOOKUP_OPEN`, `LOOKUP_CREATE`, `LOOKUP_EXCL`,
 /// `LOOKUP_RENAME_TARGET` of `include/linux/namei.h`.
-const ASK_AGAIN: u32 = 0x0020 | 0x0100 | 0x0200 | 0x0400 | 0x0800;
-/// `LOOKUP_OPEN`.
-const LOOKUP_OPEN: u32 = 0x0100;
+const ASK_AGAIN: u32 = LOOKUP_REVAL | 0x0100 | NAME_MATTERS;
+/// `LOOKUP_REVAL`: the VFS walks again after an `ESTALE`.
+const LOOKUP_REVAL: u32 = 0x0020;
+/// `LOOKUP_CREATE`, `LOOKUP_EXCL`, `LOOKUP_RENAME_TARGET`: whether the
+/// name exists decides what the operation does.
+const NAME_MATTERS: u32 = 0x0200 | 0x0400 | 0x0800;
 
-/// Which lookups ask the server again even within `actimeo`. A plain open
-/// of a pseudo file does not: its open (`ReadFile`, `Open`) fails with
-/// `ESTALE` if the HOST's name died meanwhile, and the VFS then walks the
-/// path again with `LOOKUP_REVAL`; so a whole-file read of /proc or /sys
-/// costs one round trip, not two.
-fn ask_again(d: &Dentry<Qtfs>) -> u32 {
-    match d.inode() {
-        Some(i) if i.data().is_pseudo() && i.kind() != crate::kbase::vfsc::Kind::Dir => {
-            ASK_AGAIN & !LOOKUP_OPEN
-        }
-        _ => ASK_AGAIN,
-    }
+/// Whether a cached name of a pseudo file or directory (the HOST's
+/// procfs, sysfs, cgroup trees) is trusted without asking, past
+/// `actimeo`: such a name stands for its file until the file dies (a
+/// process exits, a cgroup is removed), and every use of a dead one on the
+/// server (`Open`, `ReadFile`, `Getattr`) answers `ESTALE`, on which the
+/// VFS walks the path again with `LOOKUP_REVAL`, which asks. So a warm
+/// open, read and close of `/proc/<pid>/stat` is one round trip however
+/// long ago the name was looked up. Creations and renames onto a name
+/// still ask (whether it exists decides what they do).
+fn trusted_pseudo(d: &Dentry<Qtfs>, flags: u32) -> bool {
+    flags & (LOOKUP_REVAL | NAME_MATTERS) == 0 && d.inode().is_some_and(|i| i.data().is_pseudo())
 }
 
 pub(crate) fn revalidate(d: &Dentry<Qtfs>, flags: u32) -> Result<bool> {
@@ -47,7 +49,10 @@ pub(crate) fn revalidate(d: &Dentry<Qtfs>, flags: u32) -> Result<bool> {
         Some(true) => return Ok(true),
         None => {}
     }
-    if flags & ask_again(d) == 0 && fresh(d.checked_at(), info.opts.actimeo_ms) {
+    if trusted_pseudo(d, flags) {
+        return Ok(true);
+    }
+    if flags & ASK_AGAIN == 0 && fresh(d.checked_at(), info.opts.actimeo_ms) {
         return Ok(true);
     }
     let found = remote_lookup(dir, d.name())?;

@@ -295,6 +295,7 @@ where
         }
         Request::Getattr(g) => {
             let n = ctx.node(g.node)?;
+            refuse_stale(&n.path)?;
             let attr = attr_of(&n.path, &n.export)?;
             send(&Reply::Getattr(AttrReply { attr }))
         }
