@@ -377,14 +377,33 @@ drop:
  */
 int qtfs_shim_path_stale(const struct path *p)
 {
-	struct dentry *d = p->dentry;
+	struct dentry *d = p->dentry, *parent, *again;
+	struct name_snapshot name;
+	int stale;
 
 	/* Only file systems that revalidate (procfs, kernfs) have names that
 	 * die under an open: an unlinked tmpfs file is still openable through
 	 * /proc/<pid>/fd, so unhashed alone is not stale. */
-	if (d->d_flags & DCACHE_OP_REVALIDATE)
-		return d->d_op->d_revalidate(d, 0) <= 0;
-	return 0;
+	if (!(d->d_flags & DCACHE_OP_REVALIDATE) || IS_ROOT(d))
+		return 0;
+	if (d->d_op->d_revalidate(d, 0) > 0)
+		return 0;
+	/*
+	 * Some say "look me up again" every time (/proc/<pid>/net, whose
+	 * entries follow the task's network namespace): the name is stale only
+	 * if it now stands for another file, or for none.
+	 */
+	parent = dget_parent(d);
+	take_dentry_name_snapshot(&name, d);
+	again = lookup_one_unlocked(mnt_idmap(p->mnt), name.name.name, parent, name.name.len);
+	release_dentry_name_snapshot(&name);
+	dput(parent);
+	if (IS_ERR(again))
+		return 1;
+	stale = d_really_is_negative(again) || d_inode(again)->i_ino != d_inode(d)->i_ino ||
+		d_inode(again)->i_sb != d_inode(d)->i_sb;
+	dput(again);
+	return stale;
 }
 
 struct file *qtfs_shim_open(const struct path *p, int flags, int *err)

@@ -39,6 +39,8 @@ ls $HP 2>/dev/null | grep -qx "$pid" || fail "the HOST's pid $pid is not listed"
 n=$(ls $HP 2>/dev/null | grep -cE '^[0-9]+$')
 [ "$n" -ge "$(expect hostpids)" ] || fail "only $n pids listed, the HOST had $(expect hostpids)"
 [ "$(cat $HP/sys/kernel/hostname)" = qtfs-host ] || fail "hostname through qtfs: $(cat $HP/sys/kernel/hostname)"
+# /proc/<pid>/net revalidates on every lookup on the HOST: still readable.
+grep -q "lo:" $HP/1/net/dev || fail "the HOST's /proc/1/net/dev through qtfs: $(cat $HP/1/net/dev 2>&1)"
 [ "$(md5sum < $HP/version | cut -d' ' -f1)" = "$(expect version)" ] || fail "/proc/version differs"
 [ "$(md5sum < $HP/filesystems | cut -d' ' -f1)" = "$(expect filesystems)" ] || fail "/proc/filesystems differs"
 [ "$(tr '\0' ' ' < $HP/$pid/cmdline)" = "sleep 1000 " ] || fail "cmdline through qtfs: $(tr '\0' ' ' < $HP/$pid/cmdline)"
