@@ -33,7 +33,7 @@ smoke)
     # `make test`: proves every system mounts and every workload runs.
     defaults="REPS=1 WARMUP=0 FILES=100 STAT_HOT_N=200 CREATE_N=20 SEQ_MB=2 RAND_MB=4
         RAND_N=50 SCALE_PROCS=1,4 SCALE_SECS=1 PROCS=10 PROC_LOOPS=2 IPERF_SECS=1
-        RTT_N=50 EXPORT_MB=200 TREE=smoke TIMEOUT=170"
+        RTT_N=50 EXPORT_MB=200 TREE=smoke TIMEOUT=200"
     ;;
 *) die "BENCH_PROFILE must be full, issue or smoke, not $profile" ;;
 esac
@@ -63,7 +63,7 @@ echo "DPU_WAIT=$((TIMEOUT - 60))" >>"$scen/params"
 echo "$TIMEOUT" >"$scen/timeout"
 
 # A real tree: a directory of the kernel source (cached), or for the smoke
-# run this repository's tests/.
+# run this repository's tests/rig/.
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/qtfs
 tree_tar() { # name, source dir (its basename becomes the top directory)
     local tar=$1 src=$2
@@ -72,7 +72,7 @@ tree_tar() { # name, source dir (its basename becomes the top directory)
     mv "$tar.tmp" "$tar"
 }
 if [ "$TREE" = smoke ]; then
-    tree_tar "$scen/tree.tar" "$QTFS_ROOT/tests"
+    tree_tar "$scen/tree.tar" "$QTFS_ROOT/tests/rig"
 else
     key=linux-$(kernel_version)-$(tr / _ <<<"$TREE")
     if [ ! -f "$cache/bench-tree-$key.tar" ]; then

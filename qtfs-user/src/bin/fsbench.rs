@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 type Args = BTreeMap<String, String>;
+/// Busy and total jiffies of the DPU, of the HOST, and the NFS RPCs so far.
+type Sample = ((u64, u64), (u64, u64), u64);
 
 fn arg<'a>(a: &'a Args, k: &str) -> Result<&'a str> {
     a.get(k)
@@ -118,13 +120,17 @@ impl Meter {
         }
     }
 
-    fn sample(&self) -> Result<((u64, u64), (u64, u64), u64)> {
+    fn sample(&self) -> Result<Sample> {
         let local = cpu_jiffies(&std::fs::read_to_string("/proc/stat")?);
         let remote = match &self.host {
             Some(h) => cpu_jiffies(&host_call(h, "stat")?),
             None => (0, 0),
         };
-        let rpcs = if self.rpc { nfs_rpc_calls().unwrap_or(0) } else { 0 };
+        let rpcs = if self.rpc {
+            nfs_rpc_calls().unwrap_or(0)
+        } else {
+            0
+        };
         Ok((local, remote, rpcs))
     }
 
@@ -156,7 +162,10 @@ impl Meter {
 
     /// Ends a timed stretch whose rate was measured otherwise.
     fn stop_value(&mut self, value: f64, count: f64, keep: bool) -> Result<()> {
-        let snap = self.snap.take().ok_or_else(|| anyhow!("stop without start"))?;
+        let snap = self
+            .snap
+            .take()
+            .ok_or_else(|| anyhow!("stop without start"))?;
         let (local, remote, rpcs) = self.sample()?;
         if keep {
             self.values.push(value);
@@ -640,13 +649,20 @@ fn scale(a: &Args, what: &str) -> Result<()> {
         } else {
             (format!("scale_randread_p{p}"), "reads/s")
         };
-        m.emit(&name, unit, json!({"procs": p, "secs": secs, "cache": "cold"}));
+        m.emit(
+            &name,
+            unit,
+            json!({"procs": p, "secs": secs, "cache": "cold"}),
+        );
     }
     Ok(())
 }
 
 fn run_sh(cmd: &str) -> Result<()> {
-    let st = std::process::Command::new("sh").arg("-c").arg(cmd).status()?;
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .status()?;
     if !st.success() {
         bail!("`{cmd}` failed: {st}");
     }
@@ -802,7 +818,9 @@ fn serve_one(s: TcpStream) -> Result<()> {
                 .output()?;
             w.write_all(&out.stdout)?;
             if !out.status.success() {
-                w.write_all(format!("ERROR {}\n", String::from_utf8_lossy(&out.stderr)).as_bytes())?;
+                w.write_all(
+                    format!("ERROR {}\n", String::from_utf8_lossy(&out.stderr)).as_bytes(),
+                )?;
             }
         }
         ["echo"] => {

@@ -36,6 +36,10 @@ exportfs -v | sed 's/^/    /'
 cat /proc/fs/nfsd/versions
 
 step "diod: 9P2000.L over TCP, no authentication (a test link)"
+# diod names each client (getnameinfo) and drops it if that fails: names
+# from /etc/hosts only, no DNS.
+printf '%s\n' "passwd: files" "group: files" "hosts: files" > /etc/nsswitch.conf
+printf '%s host\n%s dpu\n' "$HOST_IP" "$DPU_IP" >> /etc/hosts
 diod -f -n -N -L stderr -e $EXPORT -l 0.0.0.0:564 >/tmp/diod.log 2>&1 &
 DIOD=$!
 
