@@ -69,7 +69,7 @@ fi
 for c in $P9_CACHES; do
     step "9p, cache=$c (diod on the HOST)"
     mkdir -p /mnt/9p
-    if mount -t 9p -o trans=tcp,port=564,version=9p2000.L,aname=$EXPORT,msize=$P9_MSIZE,cache=$c "$HOST_IP" /mnt/9p; then
+    if mount -t 9p -o trans=tcp,port=564,version=9p2000.L,aname=$EXPORT,uname=root,access=user,msize=$P9_MSIZE,cache=$c "$HOST_IP" /mnt/9p; then
         grep " /mnt/9p " /proc/mounts | sed 's/^/    /'
         suite "9p-$c" /mnt/9p
         umount /mnt/9p

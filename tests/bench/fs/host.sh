@@ -40,7 +40,7 @@ step "diod: 9P2000.L over TCP, no authentication (a test link)"
 # from /etc/hosts only, no DNS.
 printf '%s\n' "passwd: files" "group: files" "hosts: files" > /etc/nsswitch.conf
 printf '%s host\n%s dpu\n' "$HOST_IP" "$DPU_IP" >> /etc/hosts
-diod -f -n -N -L stderr -e $EXPORT -l 0.0.0.0:564 >/tmp/diod.log 2>&1 &
+diod -f -n -L stderr -e $EXPORT -l 0.0.0.0:564 >/tmp/diod.log 2>&1 &
 DIOD=$!
 
 step "qtfs_server.ko: $EXPORT and /proc"
