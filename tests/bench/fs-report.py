@@ -123,6 +123,10 @@ def main():
             best["best_of"] = best["sys"]
             best["sys"] = "9p"
             by[("9p", w)] = best
+        elif any(by.get((f"9p-{c}", w), {}).get("unsupported") for c in p9_modes):
+            by[("9p", w)] = {"sys": "9p", "workload": w, "median": None,
+                             "unsupported": next(by[(f"9p-{c}", w)]["unsupported"]
+                                                 for c in p9_modes if (f"9p-{c}", w) in by)}
 
     rows = []  # (workload, sys, record or None, note)
     for w in workloads:

@@ -19,9 +19,9 @@ full)
     # Sized so that the whole run takes about half an hour under TCG (the
     # issue's sizes would take hours there: docs/benchmarks.md); the
     # `issue` profile has those sizes.
-    defaults="REPS=3 WARMUP=1 FILES=500 STAT_HOT_N=2000 CREATE_N=100 SEQ_MB=16 RAND_MB=64
-        RAND_N=150 SCALE_PROCS=1,4,16,64 SCALE_SECS=2 PROCS=100 PROC_LOOPS=3 IPERF_SECS=5
-        RTT_N=500 EXPORT_MB=400 TREE=Documentation/filesystems TIMEOUT=3000"
+    defaults="REPS=3 WARMUP=1 FILES=300 STAT_HOT_N=500 CREATE_N=60 SEQ_MB=8 RAND_MB=64
+        RAND_N=100 SCALE_PROCS=1,4,16,64 SCALE_SECS=2 PROCS=100 PROC_LOOPS=3 IPERF_SECS=5
+        RTT_N=300 EXPORT_MB=400 TREE=fs/ext4 TIMEOUT=3600"
     ;;
 issue)
     # The sizes issue 8 asks for: many hours under TCG.

@@ -611,6 +611,7 @@ fn scale(a: &Args, what: &str) -> Result<()> {
     let secs = num(a, "secs", Some(5))? as f64;
     for p in procs {
         let mut m = Meter::new(a);
+        let mut most = 0u64;
         for (_, keep) in rounds(a)? {
             m.drop_caches()?;
             m.start()?;
@@ -642,6 +643,7 @@ fn scale(a: &Args, what: &str) -> Result<()> {
                     })
                 })?
             };
+            most = most.max(done);
             m.stop_value(done as f64 / took, done as f64, keep)?;
         }
         let (name, unit) = if what == "stat" {
