@@ -262,7 +262,7 @@ def svg(path, table, header):
         if any(vals.get(s) for s, _, _ in series):
             groups.append((w, [vals.get(s) for s, _, _ in series]))
     lo, hi = -3, 3  # 10^-3 .. 10^3
-    W, H, left, top, bottom = 60 + 46 * len(groups) + 40, 520, 60, 50, 190
+    W, H, left, top, bottom = 60 + 46 * len(groups) + 60, 600, 60, 50, 250
     ph = H - top - bottom
 
     def y(v):
