@@ -96,8 +96,11 @@ for b in rpc.nfsd rpc.mountd exportfs diod iperf3; do
     dyn+=("$p")
 done
 base=$out/base-$profile.cpio
-RIG_EXTRA_DYN_BINS=$(IFS=:; echo "${dyn[*]}") \
-    RIG_EXTRA_FILES=/etc/netconfig:/etc/services:/etc/protocols:/etc/rpc \
+# libtirpc needs /etc/netconfig; the others help name lookups where present.
+[ -f /etc/netconfig ] || die "/etc/netconfig missing (libtirpc-common): run 'make deps'"
+files=/etc/netconfig
+for f in /etc/services /etc/protocols /etc/rpc; do [ -f "$f" ] && files=$files:$f; done
+RIG_EXTRA_DYN_BINS=$(IFS=:; echo "${dyn[*]}") RIG_EXTRA_FILES=$files \
     "$QTFS_ROOT/tests/rig/build-initramfs.sh" "$base"
 
 meta=$out/fs-meta-$profile.json

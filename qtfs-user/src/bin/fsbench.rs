@@ -651,11 +651,14 @@ fn scale(a: &Args, what: &str) -> Result<()> {
         } else {
             (format!("scale_randread_p{p}"), "reads/s")
         };
-        m.emit(
-            &name,
-            unit,
-            json!({"procs": p, "secs": secs, "cache": "cold"}),
-        );
+        let mut extra = json!({"procs": p, "secs": secs, "cache": "cold"});
+        let n = num(a, "n", Some(10_000))? as u64;
+        if what == "stat" && most > n {
+            extra["note"] = json!(format!(
+                "up to {most} stats of {n} files: warm after the first pass"
+            ));
+        }
+        m.emit(&name, unit, extra);
     }
     Ok(())
 }
