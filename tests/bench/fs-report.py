@@ -13,6 +13,8 @@ import argparse
 import json
 import math
 import re
+import shutil
+import subprocess
 import sys
 import time
 
@@ -242,7 +244,12 @@ def main():
         if problems:
             f.write("\n## Missing or failed\n\n" + "".join(f"- {p}\n" for p in problems))
     svg(out + ".svg", table, header)
-    print(f"\nwritten: {out}.json {out}.md {out}.svg")
+    written = f"{out}.json {out}.md {out}.svg"
+    # A PNG beside it where librsvg's converter is installed (optional).
+    if shutil.which("rsvg-convert"):
+        if subprocess.run(["rsvg-convert", "-b", "white", out + ".svg", "-o", out + ".png"]).returncode == 0:
+            written += f" {out}.png"
+    print(f"\nwritten: {written}")
     if problems:
         print("\nmissing or failed figures (the run fails):", file=sys.stderr)
         for p in problems:
