@@ -8,7 +8,7 @@ export CC_x86_64_unknown_linux_musl ?= musl-gcc
 # fresh clone (CI) reuses what an earlier run compiled.
 export CARGO_TARGET_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/qtfs/cargo-target
 
-.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test fuzz bench bench-rexec pjdfstest clean
+.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test fuzz bench bench-fs bench-rexec bench-smoke pjdfstest clean
 
 help:
 	@echo "make demo      HOST and DPU guests: load the modules, connect, run commands through rexec"
@@ -18,7 +18,8 @@ help:
 	@echo "make modules   build qtfs.ko and qtfs_server.ko against that kernel"
 	@echo "make user      build the userspace binaries, static (musl)"
 	@echo "make vm-test [T=name|T=/abs/dir]   run one VM scenario, or all of them"
-	@echo "make bench     benchmarks (rexec vs ssh)"
+	@echo "make bench     benchmarks: bench-fs, then bench-rexec"
+	@echo "make bench-fs  qtfs beside local tmpfs, NFSv4.2, 9p and raw TCP in the guests (build/bench/)"
 	@echo "make fuzz      fuzz every protocol decoder (FUZZ_SECONDS per target, default 60)"
 	@echo "make pjdfstest POSIX conformance (pjdfstest) in the guests: local tmpfs baseline, then qtfs"
 
@@ -62,7 +63,7 @@ demo: modules user
 rig-selftest: modules user
 	tests/rig/selftest.sh
 
-test: deps lint unit rig-selftest vm-test pjdfstest
+test: deps lint unit rig-selftest vm-test pjdfstest bench-smoke
 
 fuzz: deps
 	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
@@ -74,7 +75,18 @@ pjdfstest: modules user
 	pjd=$$(ci/build-pjdfstest.sh) && \
 	RIG_EXTRA_BINS=$$pjd tests/rig/run-scenarios.sh $(CURDIR)/tests/conformance/pjdfstest
 
-bench: bench-rexec
+bench: bench-fs bench-rexec
+
+# The file-system benchmark (tests/bench/fs.sh; docs/benchmarks.md):
+# BENCH_PROFILE=full (default, about half an hour), issue (the issue's
+# sizes: hours) or smoke; every size is a BENCH_<NAME> variable.
+bench-fs: modules user
+	tests/bench/fs.sh
+
+# Part of `make test`: the benchmark at tiny sizes, one repetition, so that
+# the harness cannot rot. It fails if a system is missing, never on a timing.
+bench-smoke: modules user
+	BENCH_PROFILE=smoke tests/bench/fs.sh
 
 bench-rexec: deps
 	tests/bench/rexec_vs_ssh.sh

@@ -8,6 +8,8 @@ DEBIAN_PACKAGES=(
     flex bison bc libelf-dev libssl-dev cpio xz-utils make
     qemu-system-x86 busybox-static musl-tools
     openssh-server openssh-client openssl python3
+    # bench-fs baselines, copied into the guests: knfsd's userspace, diod, iperf3
+    nfs-kernel-server diod iperf3
 )
 
 missing=()

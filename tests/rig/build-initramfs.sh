@@ -6,6 +6,12 @@
 # RIG_EXTRA_BINS (optional): colon-separated paths of further executables
 # (static: the guests have no libc) copied into the guests' /usr/local/bin,
 # e.g. pjdfstest for `make pjdfstest`. Unset or empty: nothing is added.
+# RIG_EXTRA_DYN_BINS (optional): colon-separated paths of dynamically linked
+# executables of this machine (Debian's), copied to the same paths in the
+# guests with every library ldd names and the dynamic loader, e.g. knfsd's
+# userspace and diod for `make bench-fs`.
+# RIG_EXTRA_FILES (optional): colon-separated absolute paths of further files
+# or directories copied to the same paths (e.g. /etc/netconfig for libtirpc).
 source "$(dirname "$0")/../../ci/env.sh"
 
 out=${1:?usage: build-initramfs.sh <output.cpio>}
@@ -29,6 +35,28 @@ if [ -n "${RIG_EXTRA_BINS:-}" ]; then
         [ -n "$b" ] || continue
         [ -f "$b" ] && [ -x "$b" ] || die "RIG_EXTRA_BINS: $b is not an executable file"
         cp "$b" "$stage/usr/local/bin/"
+    done
+fi
+
+if [ -n "${RIG_EXTRA_DYN_BINS:-}" ]; then
+    IFS=: read -ra dyn_bins <<<"$RIG_EXTRA_DYN_BINS"
+    for b in "${dyn_bins[@]}"; do
+        [ -n "$b" ] || continue
+        [ -f "$b" ] && [ -x "$b" ] || die "RIG_EXTRA_DYN_BINS: $b is not an executable file"
+        cp --parents -L "$b" "$stage/"
+        # "libx.so => /lib/.../libx.so (0x…)" and the loader's own line.
+        ldd "$b" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
+            while IFS= read -r lib; do
+                [ -e "$stage$lib" ] || cp --parents -L "$lib" "$stage/"
+            done
+    done
+fi
+if [ -n "${RIG_EXTRA_FILES:-}" ]; then
+    IFS=: read -ra extra_files <<<"$RIG_EXTRA_FILES"
+    for f in "${extra_files[@]}"; do
+        [ -n "$f" ] || continue
+        [ -e "$f" ] || die "RIG_EXTRA_FILES: $f does not exist"
+        cp -r --parents -L "$f" "$stage/"
     done
 fi
 
