@@ -189,7 +189,8 @@ def main():
             "cpu_host": rec.get("cpu_host") if rec else None,
             "rpc_per_op": (rec.get("rpc_per_op") if rec else None),
             "rpc_note": ("nfsstat counters" if s == "nfs" else
-                         "n/a (no counters exposed)" if s in ("qtfs", "9p") or s.startswith("9p-")
+                         "qtfs status counters" if s == "qtfs" else
+                         "n/a (no counters exposed)" if s == "9p" or s.startswith("9p-")
                          else ""),
             "note": note,
         })

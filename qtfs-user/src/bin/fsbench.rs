@@ -8,7 +8,8 @@
 //! `BENCH {json}` per figure with every repetition's value, the median, min
 //! and max, the CPU both guests spent during the timed repetitions (from
 //! /proc/stat, in % of all of the guest's CPUs) and, on NFS, the RPCs per
-//! operation (/proc/net/rpc/nfs, what nfsstat reads). Every figure is a rate,
+//! operation (/proc/net/rpc/nfs, what nfsstat reads; for qtfs the client's
+//! status file, /proc/fs/qtfs/status). Every figure is a rate,
 //! higher is better. Keys common to all: `sys` (the name of the system under
 //! test, in the output), `reps`, `warmup`, `host=IP:PORT` (the HOST's control
 //! server; without it the HOST's side is neither measured nor dropped).
@@ -78,6 +79,17 @@ fn nfs_rpc_calls() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Requests the qtfs client has had answered (its status file,
+/// docs/status.md): one per round trip.
+fn qtfs_round_trips() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/fs/qtfs/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("round_trips "))?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn drop_local() -> Result<()> {
     // SAFETY: sync(2) takes no arguments.
     unsafe { libc::sync() };
@@ -108,7 +120,7 @@ impl Meter {
     fn new(a: &Args) -> Meter {
         let sys = a.get("sys").cloned().unwrap_or_else(|| "?".into());
         Meter {
-            rpc: sys.starts_with("nfs"),
+            rpc: sys.starts_with("nfs") || sys == "qtfs",
             sys,
             host: a.get("host").cloned(),
             values: vec![],
@@ -126,10 +138,10 @@ impl Meter {
             Some(h) => cpu_jiffies(&host_call(h, "stat")?),
             None => (0, 0),
         };
-        let rpcs = if self.rpc {
-            nfs_rpc_calls().unwrap_or(0)
-        } else {
-            0
+        let rpcs = match (self.rpc, self.sys.as_str()) {
+            (false, _) => 0,
+            (true, "qtfs") => qtfs_round_trips().unwrap_or(0),
+            (true, _) => nfs_rpc_calls().unwrap_or(0),
         };
         Ok((local, remote, rpcs))
     }
