@@ -54,6 +54,8 @@ const HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
 pub(crate) const REQUEST_TIMEOUT_MS: u32 = 60_000;
 /// Longest single wait for buffer space when sending.
 const SEND_TIMEOUT_MS: u32 = 30_000;
+/// A reply body longer than this spans TCP segments.
+const ONE_SEGMENT: usize = 1024;
 /// How often the receive thread checks for a stop request.
 const RECV_WAIT_MS: u32 = 1000;
 
@@ -465,6 +467,11 @@ fn receive_loop(sh: &Shared, stop: &StopToken) {
         let len = header.body_len();
         if len > MAX_FRAME_SIZE as usize {
             break eproto();
+        }
+        if len > ONE_SEGMENT {
+            // The server's Nagle holds the reply's last segment until we
+            // acknowledge the first ones: do so now (`TcpStream::ack_now`).
+            sh.stream.ack_now();
         }
         let mut body = match KVVec::from_elem(0u8, len, GFP_KERNEL) {
             Ok(b) => b,

@@ -21,6 +21,7 @@ use kernel::ffi::{c_int, c_uint};
 // generated bindings allow the lint for the same reason).
 #[allow(improper_ctypes)]
 extern "C" {
+    fn qtfs_shim_ack_now(sock: *mut bindings::socket);
     fn qtfs_shim_tcp_socket(res: *mut *mut bindings::socket) -> c_int;
     fn qtfs_shim_bind(sock: *mut bindings::socket, addr: u32, port: u16) -> c_int;
     fn qtfs_shim_connect(sock: *mut bindings::socket, addr: u32, port: u16) -> c_int;
@@ -202,6 +203,17 @@ impl TcpStream {
     pub(crate) fn set_nofs(&self) {
         // SAFETY: valid socket (invariant of `Socket`); a plain field store.
         unsafe { qtfs_shim_sock_nofs(self.sock.as_ptr()) };
+    }
+
+    /// Acknowledges what arrived at once and leaves delayed-ACK
+    /// ("pingpong") mode (`tcp_sock_set_quickack`). Called before reading a
+    /// frame body longer than a segment: its sender's Nagle algorithm holds
+    /// the body's last, partial segment until the first ones are
+    /// acknowledged, which a receiver waiting to piggyback the ACK on its
+    /// reply would otherwise delay by up to the delayed-ACK timeout (40 ms).
+    pub(crate) fn ack_now(&self) {
+        // SAFETY: valid socket (invariant of `Socket`); takes the socket lock.
+        unsafe { qtfs_shim_ack_now(self.sock.as_ptr()) };
     }
 
     /// Bounds each [`Self::recv`] to `ms` milliseconds (then `EAGAIN`).

@@ -144,6 +144,9 @@ pub(crate) fn read_header(
     FrameHeader::decode(&head).map_err(End::BadHeader)
 }
 
+/// A body longer than this spans TCP segments (see `TcpStream::ack_now`).
+const ONE_SEGMENT: usize = 1024;
+
 /// Reads a frame's body into `buf` (exactly its length), within
 /// [`BODY_TIMEOUT_MS`].
 pub(crate) fn read_body(
@@ -153,6 +156,9 @@ pub(crate) fn read_body(
     buf: &mut [u8],
 ) -> core::result::Result<(), End> {
     let deadline = monotonic_ms().saturating_add(BODY_TIMEOUT_MS);
+    if buf.len() > ONE_SEGMENT {
+        stream.ack_now();
+    }
     read_exact(stream, stop, Some(broken), Some(deadline), buf, false).map_err(|e| match e {
         End::HandshakeTimeout => End::BodyTimeout,
         e => e,

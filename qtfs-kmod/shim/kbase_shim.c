@@ -29,6 +29,7 @@
 #include <linux/sched/signal.h>
 #include <linux/string.h>
 #include <linux/socket.h>
+#include <linux/tcp.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -306,6 +307,11 @@ int qtfs_shim_addr(struct socket *sock, int peer, u32 *addr, u16 *port)
  * Bound every blocking receive/accept (@rcv_ms) and send/connect (@snd_ms);
  * 0 keeps the current value. Same locking as sock_set_sndtimeo().
  */
+void qtfs_shim_ack_now(struct socket *sock)
+{
+	tcp_sock_set_quickack(sock->sk, 1);
+}
+
 void qtfs_shim_set_timeouts(struct socket *sock, unsigned int rcv_ms,
 			    unsigned int snd_ms)
 {
