@@ -875,6 +875,12 @@ struct WatchedInner<T> {
     value: T,
 }
 
+/// The callback the shim's poll work runs.
+///
+/// # Safety
+///
+/// `ctx` is the `WatchedInner<T>` a [`Watched`] made its watch with; the
+/// watch (and so this callback) ends before that value is freed.
 unsafe extern "C" fn fire_trampoline<T: PollFire>(ctx: *mut c_void) {
     // SAFETY: `ctx` is the `WatchedInner<T>` the watch was made for, alive
     // until the watch is freed, which waits for this callback.
