@@ -1,24 +1,84 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The module-wide state: where the server is, the key, and the one
-//! authenticated connection all mounts share (made by the first mount,
-//! made again by the next mount after it failed).
+//! authenticated connection all mounts share: made at load (or by the
+//! first mount), and made again when it died (reconnect).
+//!
+//! Reconnecting is driven by requests, with exponential backoff, so a
+//! server that is gone is never hammered and a request to it fails fast:
+//!
+//! - a live connection is used as it is;
+//! - a dead one (or none) is replaced by the request that finds it so: it
+//!   connects and authenticates (at most [`ATTEMPT_BOUND_MS`]). The first
+//!   attempt after a loss is made at once; after a failed one the next is
+//!   allowed [`FIRST_BACKOFF_MS`] later, doubling up to [`MAX_BACKOFF_MS`];
+//! - meanwhile other requests do not connect: they fail at once with `EIO`
+//!   when the last attempt failed, and otherwise (the connection just
+//!   died, the server may be restarting) wait for the attempt under way,
+//!   killably and at most [`ATTEMPT_BOUND_MS`];
+//! - a mount always makes an attempt (joining one under way): it is an
+//!   administrator's deliberate retry.
+//!
+//! Each connection is a new server session with a new generation number
+//! ([`Conn::generation`]); what the mounts held in the old one (node ids,
+//! open handles) is re-established lazily in the new one (`node::id`,
+//! `vfs_file`'s durable handles).
 #![forbid(unsafe_code)]
 
+use crate::kbase::completion::{Completion, WaitEnd};
 use crate::kbase::config::{SockAddr, AUTH_KEY_LEN};
-use crate::kbase::log::{qerr, qwarn};
-use crate::transport::Conn;
-use crate::kbase::sys::{GlobalGuard, ModuleGlobal};
-use kernel::error::code::{EACCES, ENODEV};
-use kernel::new_mutex;
+use crate::kbase::errno::etimedout;
+use crate::kbase::log::{qerr, qinfo, qwarn};
+use crate::kbase::sys::{monotonic_ns, GlobalGuard, ModuleGlobal};
+use crate::transport::{Conn, CONNECT_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS};
+use kernel::error::code::{EACCES, EINTR, EIO, ENODEV};
+use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex};
+use kernel::sync::{Arc, SpinLock};
+
+/// The wait before the second attempt after a loss (the first is at once).
+pub(crate) const FIRST_BACKOFF_MS: u32 = 100;
+/// The longest wait between two attempts.
+pub(crate) const MAX_BACKOFF_MS: u32 = 5000;
+/// The longest a connect attempt takes: the TCP connect and two handshake
+/// replies (a little more for the waiters, so the attempt ends first).
+pub(crate) const ATTEMPT_BOUND_MS: u32 = CONNECT_TIMEOUT_MS + 2 * HANDSHAKE_TIMEOUT_MS + 1000;
+
+/// One connect attempt, which requests may wait for.
+#[pin_data]
+struct Attempt {
+    #[pin]
+    done: Completion,
+    #[pin]
+    result: SpinLock<Option<core::result::Result<Arc<Conn>, Error>>>,
+}
+
+/// The connection and its reconnect state.
+struct Link {
+    conn: Option<Arc<Conn>>,
+    /// The attempt under way, if any.
+    attempt: Option<Arc<Attempt>>,
+    /// The generation of the last attempt (0: none yet).
+    generation: u64,
+    /// Connections made after the first.
+    reconnects: u64,
+    /// Attempts that failed since the last success.
+    failures: u64,
+    /// When the next attempt is allowed (monotonic ns).
+    next_try_ns: u64,
+    /// The wait after the next failure.
+    backoff_ms: u32,
+    /// A connection was made once (a later one is a reconnect).
+    ever_connected: bool,
+    /// The last failed attempt's errno (0: none).
+    last_error: i32,
+}
 
 #[pin_data]
 pub(crate) struct Client {
     server: SockAddr,
     key: Option<[u8; AUTH_KEY_LEN]>,
     #[pin]
-    conn: Mutex<Option<Arc<Conn>>>,
+    link: SpinLock<Link>,
 }
 
 /// The module's [`Client`], set between init and exit.
@@ -33,7 +93,17 @@ impl Registration {
             pin_init!(Client {
                 server,
                 key,
-                conn <- new_mutex!(None),
+                link <- new_spinlock!(Link {
+                    conn: None,
+                    attempt: None,
+                    generation: 0,
+                    reconnects: 0,
+                    failures: 0,
+                    next_try_ns: 0,
+                    backoff_ms: FIRST_BACKOFF_MS,
+                    ever_connected: false,
+                    last_error: 0,
+                }),
             }),
             GFP_KERNEL,
         )?;
@@ -50,7 +120,7 @@ impl Registration {
         if c.key.is_none() {
             return;
         }
-        if let Err(e) = connection() {
+        if let Err(e) = mount_connection() {
             qwarn!(
                 "cannot connect to {}: error {}; staying loaded without a connection",
                 c.server,
@@ -64,7 +134,8 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // No mount holds the connection any more: the module is unloading.
         if let Some(c) = self.0.value() {
-            drop(c.conn.lock().take());
+            let conn = c.link.lock().conn.take();
+            drop(conn);
         }
     }
 }
@@ -73,23 +144,135 @@ fn with_client<R>(f: impl FnOnce(&Client) -> Result<R>) -> Result<R> {
     f(CLIENT.get().ok_or(ENODEV)?)
 }
 
-/// The shared connection, made (or made again) as needed.
+/// The shared connection for a request: the live one, or a new one (see
+/// the module's documentation for when a request connects, waits or
+/// fails at once with `EIO`).
 pub(crate) fn connection() -> Result<Arc<Conn>> {
-    with_client(|c| {
-        let Some(key) = c.key.as_ref() else {
+    with_client(|c| c.connection(false))
+}
+
+/// The shared connection for a mount: as [`connection`], but never
+/// refused by the backoff.
+pub(crate) fn mount_connection() -> Result<Arc<Conn>> {
+    with_client(|c| c.connection(true))
+}
+
+/// The live connection of session `generation`, without connecting: what
+/// one-way bookkeeping (`Forget`, `Release`) of that session's ids uses.
+/// `None` when that session is over (its ids died with it).
+pub(crate) fn session(generation: u64) -> Option<Arc<Conn>> {
+    let c = CLIENT.get()?;
+    let l = c.link.lock();
+    l.conn
+        .as_ref()
+        .filter(|conn| conn.generation() == generation && !conn.is_dead())
+        .cloned()
+}
+
+/// The live connection, without connecting (`EIO` if there is none).
+pub(crate) fn live() -> Result<Arc<Conn>> {
+    with_client(|c| c.live().ok_or(EIO))
+}
+
+/// What a caller of [`Client::connection`] does.
+enum Step {
+    Use(Arc<Conn>),
+    Wait(Arc<Attempt>),
+    Connect(Arc<Attempt>, u64),
+}
+
+impl Client {
+    fn connection(&self, force: bool) -> Result<Arc<Conn>> {
+        let Some(key) = self.key.as_ref() else {
             qerr!("mount refused: no qtfs_auth_key given to qtfs.ko");
             return Err(EACCES);
         };
-        let mut slot = c.conn.lock();
-        if let Some(conn) = slot.as_ref() {
-            if !conn.is_dead() {
-                return Ok(conn.clone());
+        if let Some(conn) = self.live() {
+            return Ok(conn);
+        }
+        // Allocated before the lock (a spinlock), used if we connect.
+        let fresh = Arc::pin_init(
+            pin_init!(Attempt {
+                done <- Completion::new(),
+                result <- new_spinlock!(None),
+            }),
+            GFP_KERNEL,
+        )?;
+        let step = {
+            let mut l = self.link.lock();
+            match (&l.conn, &l.attempt) {
+                (Some(conn), _) if !conn.is_dead() => Step::Use(conn.clone()),
+                (_, Some(a)) if force || l.failures == 0 => Step::Wait(a.clone()),
+                (_, Some(_)) => return Err(EIO),
+                (_, None) if !force && monotonic_ns() < l.next_try_ns => return Err(EIO),
+                (_, None) => {
+                    l.generation += 1;
+                    l.attempt = Some(fresh.clone());
+                    Step::Connect(fresh, l.generation)
+                }
+            }
+        };
+        match step {
+            Step::Use(conn) => Ok(conn),
+            Step::Wait(a) => match a.done.wait_killable(ATTEMPT_BOUND_MS) {
+                WaitEnd::Done => a.result.lock().clone().unwrap_or(Err(EIO)),
+                WaitEnd::TimedOut => Err(etimedout()),
+                WaitEnd::Killed => Err(EINTR),
+            },
+            Step::Connect(a, generation) => {
+                let r = Conn::connect(self.server, key, generation);
+                let old = self.finish_attempt(&r);
+                *a.result.lock() = Some(r.clone());
+                a.done.complete_all();
+                // The dead connection goes outside the lock (its drop
+                // stops its receive thread).
+                drop(old);
+                r
             }
         }
-        let conn = Conn::connect(c.server, key)?;
-        *slot = Some(conn.clone());
-        Ok(conn)
-    })
+    }
+
+    /// The connection if it is alive.
+    fn live(&self) -> Option<Arc<Conn>> {
+        let l = self.link.lock();
+        l.conn.as_ref().filter(|c| !c.is_dead()).cloned()
+    }
+
+    /// Takes an attempt's outcome into the link; the connection it
+    /// replaces is returned, to be dropped outside the lock.
+    fn finish_attempt(&self, r: &Result<Arc<Conn>>) -> Option<Arc<Conn>> {
+        let mut l = self.link.lock();
+        l.attempt = None;
+        match r {
+            Ok(conn) => {
+                if l.ever_connected {
+                    l.reconnects += 1;
+                    qinfo!(
+                        "reconnected to {} (session {}, after {} failed attempts)",
+                        self.server,
+                        conn.generation(),
+                        l.failures
+                    );
+                }
+                l.ever_connected = true;
+                l.failures = 0;
+                l.last_error = 0;
+                l.backoff_ms = FIRST_BACKOFF_MS;
+                l.next_try_ns = 0;
+                l.conn.replace(conn.clone())
+            }
+            Err(e) => {
+                if l.failures == 0 {
+                    qwarn!("cannot connect to {}: error {}; retrying with backoff", self.server, e.to_errno());
+                }
+                l.failures += 1;
+                l.last_error = e.to_errno();
+                l.next_try_ns = monotonic_ns() + u64::from(l.backoff_ms) * 1_000_000;
+                l.backoff_ms = (l.backoff_ms * 2).min(MAX_BACKOFF_MS);
+                None
+            }
+        }
+    }
 }
 
 /// The text of `/proc/fs/qtfs/status` (format: `docs/status.md`).
@@ -102,12 +285,25 @@ impl crate::kbase::status::StatusSource for Status {
         writeln!(out, "log_level {}", crate::kbase::log::level().name())?;
         if let Some(c) = CLIENT.get() {
             writeln!(out, "server {}", c.server)?;
-            let state = match c.conn.lock().as_ref() {
-                None => "none",
-                Some(conn) if conn.is_dead() => "dead",
-                Some(_) => "connected",
+            // Copied out: nothing is formatted under the spinlock.
+            let (state, generation, reconnects, failures, retry_ms, last_error) = {
+                let l = c.link.lock();
+                let state = match (&l.conn, &l.attempt) {
+                    (Some(conn), _) if !conn.is_dead() => "connected",
+                    (_, Some(_)) => "reconnecting",
+                    (None, None) if !l.ever_connected && l.failures == 0 => "none",
+                    _ => "dead",
+                };
+                let session = l.conn.as_ref().map_or(0, |c| c.generation());
+                let retry_ns = l.next_try_ns.saturating_sub(monotonic_ns());
+                (state, session, l.reconnects, l.failures, retry_ns / 1_000_000, l.last_error)
             };
             writeln!(out, "connection {}", state)?;
+            writeln!(out, "session {}", generation)?;
+            writeln!(out, "reconnects {}", reconnects)?;
+            writeln!(out, "connect_failures {}", failures)?;
+            writeln!(out, "retry_in_ms {}", retry_ms)?;
+            writeln!(out, "last_connect_error {}", -last_error)?;
         }
         crate::transport::STATS.render(out, |op| {
             crate::proto::Opcode::from_u16(op).map_or("unknown", |o| o.name())

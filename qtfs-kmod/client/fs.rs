@@ -9,12 +9,11 @@ use crate::kbase::vfsc::ops::SetAttr;
 use crate::kbase::vfsc::{
     Created,    Dentry, DirContext, File, Inode, InodeRef, Io, ReadFolio, Readahead, RemoteFs, SuperBlock,
 };
-use crate::node::{forget, Node};
+use crate::node::{forget_all, Node};
 use crate::options::Options;
 use crate::vfs_file::Open;
 use crate::vfs_super::{MountOpts, SuperInfo};
 use crate::{vfs_dentry, vfs_dir, vfs_file, vfs_inode, vfs_super, vfs_xattr};
-use core::sync::atomic::Ordering;
 use kernel::alloc::KVec;
 use kernel::prelude::*;
 
@@ -53,8 +52,7 @@ impl RemoteFs for Qtfs {
         vfs_super::show_options(sb, out)
     }
     fn evict(inode: &Inode<Self>) {
-        let n = inode.data();
-        forget(inode.sb().info(), n.id(), n.nlookup.swap(0, Ordering::AcqRel));
+        forget_all(inode.data());
     }
     fn lookup(dir: &Inode<Self>, d: &Dentry<Self>) -> Result<Option<InodeRef<Self>>> {
         vfs_inode::lookup(dir, d)

@@ -12,8 +12,7 @@
 
 use crate::kbase::vfsc::{PollTable, WaitQueue};
 use crate::proto::{PollEvents, PollRegisterRequest, Reply, Request};
-use crate::transport::Creds;
-use crate::vfs_super::SuperInfo;
+use crate::transport::{Conn, Creds};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
@@ -70,7 +69,7 @@ impl PollSlot {
 }
 
 /// `->poll` of an open file with server handle `handle`.
-pub(crate) fn poll(info: &SuperInfo, slot: &Arc<PollSlot>, handle: u64, creds: &Creds, table: &mut PollTable<'_>) -> u32 {
+pub(crate) fn poll(conn: &Conn, slot: &Arc<PollSlot>, handle: u64, creds: &Creds, table: &mut PollTable<'_>) -> u32 {
     table.wait(&slot.waitq);
     let id = {
         let mut st = slot.state.lock();
@@ -80,15 +79,15 @@ pub(crate) fn poll(info: &SuperInfo, slot: &Arc<PollSlot>, handle: u64, creds: &
         if st.active != 0 {
             return 0;
         }
-        st.active = info.conn.new_poll_id();
+        st.active = conn.new_poll_id();
         st.active
     };
-    if info.conn.add_poll(id, slot.clone()).is_err() {
+    if conn.add_poll(id, slot.clone()).is_err() {
         slot.state.lock().active = 0;
         return POLL_FAILED;
     }
     let events = PollEvents::from_bits(table.requested() & PollEvents::KNOWN).unwrap_or(PollEvents::POLLIN);
-    let r = info.conn.call(
+    let r = conn.call(
         creds,
         &Request::PollRegister(PollRegisterRequest {
             handle,
@@ -108,7 +107,7 @@ pub(crate) fn poll(info: &SuperInfo, slot: &Arc<PollSlot>, handle: u64, creds: &
         }
         Ok(revents) => {
             // Ready now: the registration is already over.
-            info.conn.remove_poll(id);
+            conn.remove_poll(id);
             let mut st = slot.state.lock();
             if st.active == id {
                 st.active = 0;
@@ -116,7 +115,7 @@ pub(crate) fn poll(info: &SuperInfo, slot: &Arc<PollSlot>, handle: u64, creds: &
             revents | core::mem::replace(&mut st.ready, 0)
         }
         Err(_) => {
-            info.conn.remove_poll(id);
+            conn.remove_poll(id);
             let mut st = slot.state.lock();
             if st.active == id {
                 st.active = 0;
@@ -128,9 +127,13 @@ pub(crate) fn poll(info: &SuperInfo, slot: &Arc<PollSlot>, handle: u64, creds: &
 
 /// The open file goes: its registration (ended on the server by the
 /// release of its handle) is forgotten here.
-pub(crate) fn release(info: &SuperInfo, slot: &PollSlot) {
+pub(crate) fn release(slot: &PollSlot) {
     let id = slot.take_active();
     if id != 0 {
-        info.conn.remove_poll(id);
+        // Only the live connection can hold it (a dead one's registrations
+        // were all ended when it died).
+        if let Ok(conn) = crate::client::live() {
+            conn.remove_poll(id);
+        }
     }
 }

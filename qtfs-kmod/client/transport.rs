@@ -9,7 +9,16 @@
 //! A caller that stops waiting (killed, timed out) takes its call out of
 //! the table and tells the server with a `Cancel`. When the connection
 //! fails, every waiting call gets `EIO` at once and the connection is
-//! marked dead; the next mount makes a new one.
+//! marked dead; `client::connection` makes the next one (reconnect with
+//! backoff). A connection is one server session: the node and handle ids
+//! it gave are valid on it alone, so each [`Conn`] carries the session's
+//! [`Conn::generation`], which the ids are tagged with (`node`,
+//! `vfs_file`).
+//!
+//! A dead peer is noticed without traffic from it: TCP keepalive probes an
+//! idle connection and `TCP_USER_TIMEOUT` aborts one whose data (or
+//! probes) stay unacknowledged (see [`USER_TIMEOUT_MS`]); both end the
+//! receive thread's wait with an error, which fails the connection.
 //!
 //! All socket work and allocations here run under `memalloc_nofs_save`:
 //! page reclaim must never re-enter qtfs while a reply is awaited.
@@ -48,12 +57,25 @@ const CLIENT_CAPABILITIES: Capabilities = Capabilities::XATTR
 /// Longest wait for the TCP connection to be set up.
 pub(crate) const CONNECT_TIMEOUT_MS: u32 = 5000;
 /// Longest wait for each handshake reply.
-const HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
+pub(crate) const HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
 /// Longest wait for a reply. A request that blocks on the HOST longer
 /// (a FIFO with no writer) fails with `etimedout()`.
 pub(crate) const REQUEST_TIMEOUT_MS: u32 = 60_000;
-/// Longest single wait for buffer space when sending.
+/// Longest single wait for buffer space when sending (in practice
+/// [`USER_TIMEOUT_MS`] ends it first on a dead link).
 const SEND_TIMEOUT_MS: u32 = 30_000;
+/// TCP keepalive on an idle connection: the first probe after this many
+/// seconds without traffic...
+const KEEPALIVE_IDLE_S: u16 = 5;
+/// ...then one every this many seconds...
+const KEEPALIVE_INTERVAL_S: u16 = 2;
+/// ...and at most this many unanswered probes.
+const KEEPALIVE_PROBES: u8 = 3;
+/// `TCP_USER_TIMEOUT`: data or keepalive probes unacknowledged this long
+/// abort the connection. So a silently dropped link is declared dead at
+/// most this long after a request was sent into it, and an idle one after
+/// about `KEEPALIVE_IDLE_S` + this.
+pub(crate) const USER_TIMEOUT_MS: u32 = 10_000;
 /// A reply body longer than this spans TCP segments.
 const ONE_SEGMENT: usize = 1024;
 /// How often the receive thread checks for a stop request.
@@ -169,14 +191,17 @@ pub(crate) struct Conn {
     shared: Arc<Shared>,
     receiver: Option<Kthread>,
     server: SockAddr,
+    generation: u64,
 }
 
 impl Conn {
-    /// Connects to `server` and authenticates with `key`.
-    pub(crate) fn connect(server: SockAddr, key: &[u8]) -> Result<Arc<Conn>> {
+    /// Connects to `server` and authenticates with `key`; `generation`
+    /// names the session (unique per module lifetime, never 0).
+    pub(crate) fn connect(server: SockAddr, key: &[u8], generation: u64) -> Result<Arc<Conn>> {
         let _nofs = NoFs::enter();
         let stream = TcpStream::connect(server, CONNECT_TIMEOUT_MS)?;
         stream.set_nofs();
+        stream.set_keepalive(KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_PROBES, USER_TIMEOUT_MS)?;
         stream.set_recv_timeout(HANDSHAKE_TIMEOUT_MS);
         stream.set_send_timeout(SEND_TIMEOUT_MS);
         let negotiated = handshake(&stream, key).inspect_err(|e| {
@@ -184,10 +209,11 @@ impl Conn {
         })?;
         stream.set_recv_timeout(RECV_WAIT_MS);
         qinfo!(
-            "connected to {} from {} (protocol version {})",
+            "connected to {} from {} (protocol version {}, session {})",
             server,
             stream.local_addr(),
-            negotiated.version
+            negotiated.version,
+            generation
         );
         let shared = Arc::pin_init(
             pin_init!(Shared {
@@ -213,6 +239,7 @@ impl Conn {
                 shared,
                 receiver: Some(receiver),
                 server,
+                generation,
             },
             GFP_KERNEL,
         )?)
@@ -221,6 +248,12 @@ impl Conn {
     /// Whether the connection failed (a new one is needed).
     pub(crate) fn is_dead(&self) -> bool {
         self.shared.dead.load(Ordering::Acquire)
+    }
+
+    /// The session this connection is: ids the server gave on it are
+    /// valid on it alone.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// A fresh poll id (never 0).
@@ -372,7 +405,7 @@ impl Drop for Conn {
             t.stop();
         }
         self.shared.fail_all();
-        qinfo!("disconnected from {}", self.server);
+        qinfo!("disconnected from {} (session {})", self.server, self.generation);
     }
 }
 

@@ -10,7 +10,6 @@ use crate::kbase::vfsc::{fresh, Dentry};
 use crate::node::{apply, forget, key_of};
 use crate::vfs_inode::remote_lookup;
 use crate::vfs_super::SuperInfo;
-use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 /// `LOOKUP_REVAL`, `LOOKUP_OPEN`, `LOOKUP_CREATE`, `LOOKUP_EXCL`,
@@ -55,24 +54,26 @@ pub(crate) fn revalidate(d: &Dentry<Qtfs>, flags: u32) -> Result<bool> {
     if flags & ASK_AGAIN == 0 && fresh(d.checked_at(), info.opts.actimeo_ms) {
         return Ok(true);
     }
-    let found = remote_lookup(dir, d.name())?;
+    let conn = info.conn()?;
+    let found = remote_lookup(dir, &conn, d.name())?;
     let valid = match (d.inode(), found) {
         (None, None) => true,
         (None, Some((node, _))) => {
-            forget(info, node, 1);
+            forget(&conn, node, 1);
             false
         }
         (Some(_), None) => false,
         (Some(inode), Some((node, a))) => {
+            // The same HOST file: its reference is taken (in a new
+            // session, as the inode's node id there).
             let same = key_of(&a) == inode.key();
-            let n = inode.data();
-            if same && n.id() == node {
-                n.nlookup.fetch_add(1, Ordering::AcqRel);
+            let taken = same && inode.data().take_ref(conn.generation(), node).is_none();
+            if taken {
                 apply(inode, &a);
             } else {
-                forget(info, node, 1);
+                forget(&conn, node, 1);
             }
-            same && n.id() == node
+            taken
         }
     };
     if valid {

@@ -33,15 +33,16 @@ pub(crate) fn iterate(file: &File<Qtfs>, ctx: &mut DirContext<'_>) -> Result {
     }
     let info: &SuperInfo = inode.sb().info();
     let max_bytes = IoSize::new(READDIR_BYTES).ok_or(EIO)?;
+    let conn = info.conn()?;
     loop {
         let pos = ctx.pos();
         let cookie = if pos == 2 { 0 } else { pos as u64 };
         let req = Request::Readdir(ReaddirRequest {
-            handle: open.state.handle,
+            handle: crate::vfs_file::handle_in(inode, &open.state, &conn)?,
             cookie,
             max_bytes,
         });
-        let (eof, full) = info.conn.call(&Creds::current(), &req, |r| match r {
+        let (eof, full) = conn.call(&Creds::current(), &req, |r| match r {
             Reply::Readdir(rd) => {
                 let mut full = false;
                 let mut any = false;

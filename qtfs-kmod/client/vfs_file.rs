@@ -14,24 +14,35 @@
 
 use crate::fs::Qtfs;
 use crate::kbase::vfsc::{File, Inode, Io, Kind, Readahead};
-use crate::node::{apply, apply_own, refresh, OpenState};
+use crate::kbase::errno::estale;
 use crate::kbase::vfsc::Created;
-use crate::node::inode_for;
+use crate::node::{apply, apply_own, id, id_as, inode_for, key_of, note_lost_writes, refresh, HandleSlot, OpenState, SessionId};
+pub(crate) use crate::node::NO_HANDLE;
 use crate::proto::{
     CreateRequest, Permissions, ReadFileRequest,
     Data, FallocFlags, FallocateRequest, FsyncRequest, IoSize, OpenFlags, OpenRequest, ReadRequest, ReleaseRequest, Reply,
     Request, WriteRequest, MAX_IO_SIZE,
 };
-use crate::transport::Creds;
+use crate::transport::{Conn, Creds};
 use crate::vfs_super::SuperInfo;
 use crate::poll::PollSlot;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use kernel::alloc::KVVec;
-use kernel::error::code::{EBADF, EEXIST, EINVAL, EIO};
+use kernel::error::code::{EBADF, EEXIST, EINVAL, EIO, ENOENT};
 use kernel::prelude::*;
 use core::pin::Pin;
 use kernel::new_mutex;
 use kernel::sync::{Arc, Mutex};
+
+// Durable handles. A handle is valid in the session that gave it only.
+// After a reconnect, the first use of an open file in the new session
+// opens the same HOST file again (`reopen`): its node found again by
+// `node::id_as` (same `dev`, `ino`, `generation`, else `ESTALE`), then an
+// `Open` with the flags and credentials of the original open (never
+// `O_CREAT`, `O_EXCL` or `O_TRUNC`). Writes acknowledged in the old
+// session and not yet made durable by an `fsync` there are reported as an
+// `EIO` write-back error by the next `fsync` or `close`
+// (`node::note_lost_writes`).
 
 /// Per open file.
 pub(crate) struct Open {
@@ -44,10 +55,11 @@ pub(crate) struct Open {
     snapshot: Option<Pin<KBox<Mutex<Snapshot>>>>,
     /// A pseudo file's poll state (other files are always ready).
     poll: Option<Arc<PollSlot>>,
-    /// The handle a snapshot open got for `poll` (0: none yet). From
-    /// then on its reads go through it, so that the HOST sees them on
-    /// the open file it polls (kernfs re-arms its event on read).
-    poll_handle: AtomicU64,
+    /// The handle a snapshot open got for `poll` ([`NO_HANDLE`]: none
+    /// yet, or only of an older session). From then on its reads go
+    /// through it, so that the HOST sees them on the open file it polls
+    /// (kernfs re-arms its event on read).
+    poll_handle: Pin<KBox<HandleSlot>>,
 }
 
 struct Snapshot {
@@ -61,10 +73,6 @@ struct Snapshot {
     read: bool,
 }
 
-/// The handle of an open file that has none on the server (the server
-/// never hands out 0).
-pub(crate) const NO_HANDLE: u64 = 0;
-
 /// Most bytes of a pseudo file that `ReadFile` brings at open: every
 /// /proc, /sys and cgroup file the management plane reads in one go is
 /// far smaller; a larger one reads the rest through a handle.
@@ -77,6 +85,74 @@ const PASSED_FLAGS: u32 = 0o3 | 0o2000 | 0o4000 | 0o10000 | 0o4000000 | 0o200000
 
 fn info(i: &Inode<Qtfs>) -> &SuperInfo {
     i.sb().info()
+}
+
+/// The open file's server handle in `conn`'s session ([`NO_HANDLE`] if it
+/// has none): the one it holds, or after a reconnect a new one
+/// (durable handles, see above).
+pub(crate) fn handle_in(inode: &Inode<Qtfs>, state: &OpenState, conn: &Conn) -> Result<u64> {
+    let h = state.handle.get();
+    if h.id == NO_HANDLE || h.generation == conn.generation() {
+        return Ok(h.id);
+    }
+    reopen(inode, state, conn)
+}
+
+/// Opens the file of `state` again in `conn`'s session.
+fn reopen(inode: &Inode<Qtfs>, state: &OpenState, conn: &Conn) -> Result<u64> {
+    note_lost_writes(inode);
+    let node = id_as(inode, conn, &state.creds)?;
+    let r = conn.call(
+        &state.creds,
+        &Request::Open(OpenRequest {
+            node,
+            flags: state.flags,
+        }),
+        |r| match r {
+            Reply::Open(o) => Ok((o.handle, o.attr)),
+            _ => Err(EIO),
+        },
+    );
+    let (handle, attr) = match r {
+        Ok(v) => v,
+        Err(e) if e == ENOENT => return Err(estale()),
+        Err(e) => return Err(e),
+    };
+    if key_of(&attr) != inode.key() {
+        release_in(conn, handle);
+        return Err(estale());
+    }
+    apply(inode, &attr);
+    let (h, ours) = state.handle.install(conn.generation(), handle);
+    if !ours {
+        // Another user of this open file re-opened it first.
+        release_in(conn, handle);
+    }
+    Ok(h)
+}
+
+/// Gives back a handle of `conn`'s session (no reply awaited).
+fn release_in(conn: &Conn, handle: u64) {
+    if handle != NO_HANDLE {
+        conn.send_oneway(&Request::Release(ReleaseRequest { handle }));
+    }
+}
+
+/// Gives back a handle if its session still lives (a dead session's
+/// handles died with it).
+fn release_held(h: SessionId) {
+    if h.id == NO_HANDLE {
+        return;
+    }
+    if let Some(conn) = crate::client::session(h.generation) {
+        release_in(&conn, h.id);
+    }
+}
+
+/// The open flags a re-open sends: the original's, without those that
+/// create or truncate.
+fn reopen_flags(bits: u32) -> Result<OpenFlags> {
+    OpenFlags::from_bits(bits & PASSED_FLAGS).ok_or(EINVAL)
 }
 
 pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>> {
@@ -104,17 +180,18 @@ fn reads_whole_at_open(inode: &Inode<Qtfs>, open_flags: u32) -> bool {
     inode.kind() == Kind::Regular
         && inode.data().is_pseudo()
         && open_flags & (0o3 | 0o40000) == 0
-        && info(inode).conn.allows(crate::proto::Opcode::ReadFile)
+        && crate::client::live().is_ok_and(|c| c.allows(crate::proto::Opcode::ReadFile))
 }
 
 /// Reads a pseudo file whole (`ReadFile`): its bytes from offset 0, and
 /// whether the file ended within them.
 fn fetch_whole(inode: &Inode<Qtfs>, creds: &Creds) -> Result<(KVVec<u8>, bool)> {
     let max_size = IoSize::new(SNAPSHOT_MAX).ok_or(EINVAL)?;
-    info(inode).conn.call(
+    let conn = info(inode).conn()?;
+    conn.call(
         creds,
         &Request::ReadFile(ReadFileRequest {
-            node: inode.data().id(),
+            node: id_as(inode, &conn, creds)?,
             max_size,
         }),
         |r| match r {
@@ -151,17 +228,10 @@ fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<
     let mut open = if complete {
         KBox::new(
             Open {
-                state: Arc::new(
-                    OpenState {
-                        handle: NO_HANDLE,
-                        creds,
-                        writable: false,
-                    },
-                    GFP_KERNEL,
-                )?,
+                state: OpenState::new(0, NO_HANDLE, creds, flags)?,
                 snapshot: None,
                 poll: Some(PollSlot::new()?),
-                poll_handle: AtomicU64::new(NO_HANDLE),
+                poll_handle: KBox::pin_init(HandleSlot::new(0, NO_HANDLE), GFP_KERNEL)?,
             },
             GFP_KERNEL,
         )?
@@ -180,10 +250,11 @@ fn open_errors() -> [kernel::error::Error; 7] {
 
 /// Opens a handle on the server.
 fn open_handle(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
-    let (handle, attr) = info(inode).conn.call(
+    let conn = info(inode).conn()?;
+    let (handle, attr) = conn.call(
         &creds,
         &Request::Open(OpenRequest {
-            node: inode.data().id(),
+            node: id_as(inode, &conn, &creds)?,
             flags,
         }),
         |r| match r {
@@ -192,25 +263,20 @@ fn open_handle(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KB
         },
     )?;
     apply(inode, &attr);
-    new_open(inode, handle, creds, flags.access_mode() != 0)
+    new_open(inode, &conn, handle, creds, flags)
 }
 
-/// The open state of a new handle: registered for write-back if writable.
-fn new_open(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> Result<KBox<Open>> {
-    let state = match Arc::new(
-        OpenState {
-            handle,
-            creds,
-            writable,
-        },
-        GFP_KERNEL,
-    ) {
+/// The open state of a new handle of `conn`'s session, opened with
+/// `flags`: registered for write-back if writable.
+fn new_open(inode: &Inode<Qtfs>, conn: &Conn, handle: u64, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
+    let state = match OpenState::new(conn.generation(), handle, creds, flags) {
         Ok(s) => s,
         Err(e) => {
-            release_handle(inode, handle);
-            return Err(e.into());
+            release_in(conn, handle);
+            return Err(e);
         }
     };
+    let writable = state.writable;
     if writable && inode.kind() == Kind::Regular {
         let mut wb = inode.data().writeback.lock();
         if wb.is_none() {
@@ -221,19 +287,20 @@ fn new_open(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> R
         match PollSlot::new() {
             Ok(p) => Some(p),
             Err(e) => {
-                release_handle(inode, handle);
+                release_in(conn, handle);
                 return Err(e);
             }
         }
     } else {
         None
     };
+    // From here on the handle goes back with the open state at release.
     Ok(KBox::new(
         Open {
             state,
             snapshot: None,
             poll,
-            poll_handle: AtomicU64::new(NO_HANDLE),
+            poll_handle: KBox::pin_init(HandleSlot::new(0, NO_HANDLE), GFP_KERNEL)?,
         },
         GFP_KERNEL,
     )?)
@@ -252,53 +319,46 @@ pub(crate) fn create_open(
 ) -> Result<Created<Qtfs>> {
     let creds = Creds::current();
     let wire = OpenFlags::from_bits((flags & PASSED_FLAGS & !0o200000) | 0o100 | 0o200).ok_or(EINVAL)?;
+    let conn = info(dir).conn()?;
     let req = Request::Create(CreateRequest {
-        parent: dir.data().id(),
+        parent: id(dir, &conn)?,
         name: crate::vfs_inode::name_of(d)?,
         flags: wire,
         mode: Permissions::new(mode & 0o7777).ok_or(EINVAL)?,
         umask: Permissions::new(creds.umask & 0o7777).ok_or(EINVAL)?,
     });
-    let r = info(dir).conn.call(&creds, &req, |r| match r {
+    let r = conn.call(&creds, &req, |r| match r {
         Reply::Create(c) => Ok((c.node, c.handle, c.attr, c.parent)),
         _ => Err(EIO),
     });
     let (node, handle, attr, parent) = match r {
         Ok(v) => v,
         Err(e) if e == EEXIST && flags & 0o200 == 0 => {
-            return match crate::vfs_inode::remote_lookup(dir, d.name())? {
-                Some((node, a)) => Ok(Created::Exists(inode_for(dir.sb(), node, &a)?)),
+            return match crate::vfs_inode::remote_lookup(dir, &conn, d.name())? {
+                Some((node, a)) => Ok(Created::Exists(inode_for(dir.sb(), &conn, node, &a)?)),
                 None => Err(EEXIST),
             };
         }
         Err(e) => return Err(e),
     };
     apply(dir, &parent);
-    let inode = match inode_for(dir.sb(), node, &attr) {
+    let inode = match inode_for(dir.sb(), &conn, node, &attr) {
         Ok(i) => i,
         Err(e) => {
-            release_handle(dir, handle);
+            release_in(&conn, handle);
             return Err(e);
         }
     };
-    let open = new_open(&inode, handle, creds, wire.access_mode() != 0)?;
+    // A durable re-open must neither create nor truncate.
+    let open = new_open(&inode, &conn, handle, creds, reopen_flags(wire.bits() & !(0o100 | 0o200 | 0o1000))?)?;
     Ok(Created::Opened(inode, open))
-}
-
-fn release_handle(inode: &Inode<Qtfs>, handle: u64) {
-    if handle == NO_HANDLE {
-        return;
-    }
-    info(inode)
-        .conn
-        .send_oneway(&Request::Release(ReleaseRequest { handle }));
 }
 
 pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
     if let Some(slot) = open.poll.as_ref() {
-        crate::poll::release(info(inode), slot);
+        crate::poll::release(slot);
     }
-    release_handle(inode, open.poll_handle.load(Ordering::Acquire));
+    release_held(open.poll_handle.get());
     if open.state.writable && inode.kind() == Kind::Regular {
         // Mapped pages dirtied through this open go back with its handle.
         let _ = inode.write_and_wait(0, i64::MAX);
@@ -308,7 +368,7 @@ pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
             *wb = None;
         }
     }
-    release_handle(inode, open.state.handle);
+    release_held(open.state.handle.get());
 }
 
 /// `close(2)`: write back what a shared mapping dirtied and report any
@@ -319,36 +379,44 @@ pub(crate) fn flush(file: &File<Qtfs>) -> Result {
         return Ok(());
     }
     inode.write_and_wait(0, i64::MAX)?;
+    note_lost_writes(inode);
     file.check_wb_err()
 }
 
 pub(crate) fn fsync(file: &File<Qtfs>, start: i64, end: i64, datasync: bool) -> Result {
     let inode = file.inode();
     let open = file.open().ok_or(EBADF)?;
-    if open.state.handle == NO_HANDLE {
+    if open.state.handle.get().id == NO_HANDLE {
         // As fsync of a local /proc or /sys file: they have none.
         return Err(EINVAL);
     }
     if inode.kind() == Kind::Regular {
         inode.write_and_wait(start, end)?;
     }
-    info(inode).conn.call(
+    note_lost_writes(inode);
+    let conn = info(inode).conn()?;
+    let handle = handle_in(inode, &open.state, &conn)?;
+    conn.call(
         &open.state.creds,
-        &Request::Fsync(FsyncRequest {
-            handle: open.state.handle,
-            datasync,
-        }),
+        &Request::Fsync(FsyncRequest { handle, datasync }),
         |r| match r {
             Reply::Fsync(_) => Ok(()),
             _ => Err(EIO),
         },
     )?;
+    // What this session acknowledged is durable now.
+    let _ = inode.data().unsynced.compare_exchange(
+        conn.generation(),
+        0,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    );
     file.check_wb_err()
 }
 
 /// Reads up to `buf.len()` bytes at `pos` with `handle`; how many came.
 pub(crate) fn read_at(
-    info: &SuperInfo,
+    conn: &Conn,
     creds: &Creds,
     handle: u64,
     pos: i64,
@@ -357,7 +425,7 @@ pub(crate) fn read_at(
     let want = buf.len().min(MAX_IO_SIZE as usize);
     let size = IoSize::new(want as u32).ok_or(EINVAL)?;
     let offset = u64::try_from(pos).map_err(|_| EINVAL)?;
-    info.conn.call(
+    conn.call(
         creds,
         &Request::Read(ReadRequest {
             handle,
@@ -396,15 +464,19 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         return io.read_cached();
     }
     let mut total = 0usize;
-    let poll_handle = open.poll_handle.load(Ordering::Acquire);
-    let handle = if poll_handle != NO_HANDLE { poll_handle } else { open.state.handle };
+    // A poll handle of an older session is none.
+    let ph = open.poll_handle.get();
+    let poll_handle = match crate::client::live() {
+        Ok(c) if c.generation() == ph.generation => ph.id,
+        _ => NO_HANDLE,
+    };
     if let Some(lock) = open.snapshot.as_ref().filter(|_| poll_handle == NO_HANDLE) {
         let pos = usize::try_from(io.pos()).map_err(|_| EINVAL)?;
         let mut snap = lock.lock();
         if pos == 0 && snap.read {
             let (data, complete) = fetch_whole(inode, &open.state.creds)?;
             // Past the snapshot the handle reads; without one, no more.
-            snap.complete = complete || open.state.handle == NO_HANDLE;
+            snap.complete = complete || open.state.handle.get().id == NO_HANDLE;
             snap.data = data;
         }
         snap.read = true;
@@ -416,11 +488,17 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
             return Ok(total);
         }
     }
+    let conn = info(inode).conn()?;
+    let handle = if poll_handle != NO_HANDLE && ph.generation == conn.generation() {
+        poll_handle
+    } else {
+        handle_in(inode, &open.state, &conn)?
+    };
     let mut buf = KVVec::from_elem(0u8, io.remaining().min(MAX_IO_SIZE as usize), GFP_KERNEL)?;
     while io.remaining() > 0 {
         let chunk = io.remaining().min(buf.len());
         let pos = io.pos();
-        let n = match read_at(info(inode), &Creds::current(), handle, pos, &mut buf[..chunk]) {
+        let n = match read_at(&conn, &Creds::current(), handle, pos, &mut buf[..chunk]) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
@@ -456,6 +534,8 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         inode.write_and_wait(start, start.saturating_add(io.remaining() as i64))?;
     }
     let creds = Creds::current();
+    let conn = info(inode).conn()?;
+    let handle = handle_in(inode, &open.state, &conn)?;
     let mut buf = KVVec::from_elem(0u8, io.remaining().min(MAX_IO_SIZE as usize), GFP_KERNEL)?;
     let mut total = 0usize;
     let mut end = start;
@@ -468,11 +548,11 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         let pos = io.pos();
         let data = Data::new(&buf[..got]).ok_or(EINVAL)?;
         let req = Request::Write(WriteRequest {
-            handle: open.state.handle,
+            handle,
             offset: u64::try_from(pos).map_err(|_| EINVAL)?,
             data,
         });
-        let r = info(inode).conn.call(&creds, &req, |r| match r {
+        let r = conn.call(&creds, &req, |r| match r {
             Reply::Write(w) => Ok((w.written.get() as usize, w.attr)),
             _ => Err(EIO),
         });
@@ -481,6 +561,7 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
+        inode.data().unsynced.store(conn.generation(), Ordering::Release);
         let written = written.min(got);
         // With O_APPEND the HOST wrote at its end of file.
         let at = if io.append() { attr.size as i64 - written as i64 } else { pos };
@@ -505,15 +586,16 @@ pub(crate) fn read_folio(
     file: Option<&File<Qtfs>>,
     folio: crate::kbase::vfsc::ReadFolio,
 ) -> Result {
-    let info = info(inode);
     let state = match file.and_then(|f| f.open()) {
         Some(o) => o.state.clone(),
         None => inode.data().writeback.lock().clone().ok_or(EBADF)?,
     };
+    let conn = info(inode).conn()?;
+    let handle = handle_in(inode, &state, &conn)?;
     let mut buf = KVVec::from_elem(0u8, folio.size(), GFP_KERNEL)?;
     let mut got = 0;
     while got < buf.len() {
-        let n = read_at(info, &state.creds, state.handle, folio.pos() + got as i64, &mut buf[got..])?;
+        let n = read_at(&conn, &state.creds, handle, folio.pos() + got as i64, &mut buf[got..])?;
         if n == 0 {
             break;
         }
@@ -527,7 +609,6 @@ pub(crate) fn read_folio(
 /// `MAX_IO_SIZE` each) and fills its folios from them. A failed request
 /// leaves the rest of the window for `read_folio` to retry one by one.
 pub(crate) fn readahead(inode: &Inode<Qtfs>, file: Option<&File<Qtfs>>, ra: &mut Readahead<'_>) {
-    let info = info(inode);
     let state = match file.and_then(|f| f.open()) {
         Some(o) => o.state.clone(),
         None => match inode.data().writeback.lock().clone() {
@@ -535,13 +616,15 @@ pub(crate) fn readahead(inode: &Inode<Qtfs>, file: Option<&File<Qtfs>>, ra: &mut
             None => return,
         },
     };
+    let Ok(conn) = info(inode).conn() else { return };
+    let Ok(handle) = handle_in(inode, &state, &conn) else { return };
     while ra.len() > 0 {
         let start = ra.pos();
         let want = ra.len().min(MAX_IO_SIZE as usize);
         let Ok(mut buf) = KVVec::from_elem(0u8, want, GFP_KERNEL) else {
             return;
         };
-        let Ok(got) = read_at(info, &state.creds, state.handle, start, &mut buf) else {
+        let Ok(got) = read_at(&conn, &state.creds, handle, start, &mut buf) else {
             return;
         };
         // Hand out the folios this chunk covers (a short read: the rest of
@@ -564,16 +647,18 @@ pub(crate) fn readahead(inode: &Inode<Qtfs>, file: Option<&File<Qtfs>>, ra: &mut
 /// Writes back one folio's bytes dirtied through a shared mapping.
 pub(crate) fn write_folio(inode: &Inode<Qtfs>, data: &[u8], pos: i64) -> Result {
     let state = inode.data().writeback.lock().clone().ok_or(EBADF)?;
+    let conn = info(inode).conn()?;
     let req = Request::Write(WriteRequest {
-        handle: state.handle,
+        handle: handle_in(inode, &state, &conn)?,
         offset: u64::try_from(pos).map_err(|_| EINVAL)?,
         data: Data::new(data).ok_or(EINVAL)?,
     });
-    let attr = info(inode).conn.call(&state.creds, &req, |r| match r {
+    let attr = conn.call(&state.creds, &req, |r| match r {
         Reply::Write(w) if w.written.get() as usize == data.len() => Ok(w.attr),
         Reply::Write(_) => Err(EIO),
         _ => Err(EIO),
     })?;
+    inode.data().unsynced.store(conn.generation(), Ordering::Release);
     apply_own(inode, &attr);
     Ok(())
 }
@@ -587,16 +672,18 @@ pub(crate) fn fallocate(file: &File<Qtfs>, mode: u32, offset: i64, len: i64) -> 
     let end = offset.saturating_add(len);
     // Cached writes in the range go first; its cached pages go after.
     inode.write_and_wait(offset, end)?;
+    let conn = info(inode).conn()?;
     let req = Request::Fallocate(FallocateRequest {
-        handle: open.state.handle,
+        handle: handle_in(inode, &open.state, &conn)?,
         mode,
         offset: u64::try_from(offset).map_err(|_| EINVAL)?,
         len: u64::try_from(len).map_err(|_| EINVAL)?,
     });
-    let attr = info(inode).conn.call(&open.state.creds, &req, |r| match r {
+    let attr = conn.call(&open.state.creds, &req, |r| match r {
         Reply::Fallocate(a) => Ok(a.attr),
         _ => Err(EIO),
     })?;
+    inode.data().unsynced.store(conn.generation(), Ordering::Release);
     let shifts = mode.contains(FallocFlags::FALLOC_FL_COLLAPSE_RANGE)
         || mode.contains(FallocFlags::FALLOC_FL_INSERT_RANGE);
     let _ = inode.invalidate_pages(offset, if shifts { i64::MAX } else { end });
@@ -616,27 +703,31 @@ pub(crate) fn poll(file: &File<Qtfs>, table: &mut crate::kbase::vfsc::PollTable<
     let Some(slot) = open.poll.as_ref() else {
         return ALWAYS_READY;
     };
-    let handle = match poll_handle(inode, open) {
+    let Ok(conn) = info(inode).conn() else {
+        return crate::poll::POLL_FAILED;
+    };
+    let handle = match poll_handle(inode, open, &conn) {
         Ok(h) => h,
         Err(_) => return crate::poll::POLL_FAILED,
     };
-    crate::poll::poll(info(inode), slot, handle, &open.state.creds, table)
+    crate::poll::poll(&conn, slot, handle, &open.state.creds, table)
 }
 
-/// The server handle `->poll` uses: the open's own, or for a snapshot
-/// open one made now (once).
-fn poll_handle(inode: &Inode<Qtfs>, open: &Open) -> Result<u64> {
-    if open.state.handle != NO_HANDLE {
-        return Ok(open.state.handle);
+/// The server handle `->poll` uses, in `conn`'s session: the open's own,
+/// or for a snapshot open one made now (once per session).
+fn poll_handle(inode: &Inode<Qtfs>, open: &Open, conn: &Conn) -> Result<u64> {
+    let own = handle_in(inode, &open.state, conn)?;
+    if own != NO_HANDLE {
+        return Ok(own);
     }
-    let h = open.poll_handle.load(Ordering::Acquire);
-    if h != NO_HANDLE {
-        return Ok(h);
+    let h = open.poll_handle.get();
+    if h.id != NO_HANDLE && h.generation == conn.generation() {
+        return Ok(h.id);
     }
-    let (handle, attr) = info(inode).conn.call(
+    let (handle, attr) = conn.call(
         &open.state.creds,
         &Request::Open(OpenRequest {
-            node: inode.data().id(),
+            node: id_as(inode, conn, &open.state.creds)?,
             flags: OpenFlags::from_bits(0).ok_or(EINVAL)?,
         }),
         |r| match r {
@@ -651,18 +742,13 @@ fn poll_handle(inode: &Inode<Qtfs>, open: &Open) -> Result<u64> {
         // has seen that read (kernfs reports a change since the open
         // file's last read at once, as it would locally).
         if let Ok(mut buf) = KVVec::from_elem(0u8, 4096, GFP_KERNEL) {
-            let _ = read_at(info(inode), &open.state.creds, handle, 0, &mut buf);
+            let _ = read_at(conn, &open.state.creds, handle, 0, &mut buf);
         }
     }
-    match open
-        .poll_handle
-        .compare_exchange(NO_HANDLE, handle, Ordering::AcqRel, Ordering::Acquire)
-    {
-        Ok(_) => Ok(handle),
-        Err(theirs) => {
-            // Another poller of this open file was first.
-            release_handle(inode, handle);
-            Ok(theirs)
-        }
+    let (h, ours) = open.poll_handle.install(conn.generation(), handle);
+    if !ours {
+        // Another poller of this open file was first.
+        release_in(conn, handle);
     }
+    Ok(h)
 }

@@ -7,13 +7,13 @@
 use crate::fs::Qtfs;
 use crate::kbase::vfsc::ops::{attr_bits, SetAttr};
 use crate::kbase::vfsc::{Dentry, Inode, InodeRef, Kind};
-use crate::node::{apply, apply_own, expire, inode_for, refresh};
+use crate::node::{apply, apply_own, expire, id, inode_for, refresh};
 use crate::proto::{
     FileMode, LinkRequest, LookupRequest, MkdirRequest, MknodRequest, Name, Path, Permissions,
     ReadlinkRequest, RenameFlags, RenameRequest, Reply, Request, RmdirRequest, SetAttrMask,
     SetattrRequest, SymlinkRequest, TimeUpdate, Timestamp, UnlinkRequest, WireAttr,
 };
-use crate::transport::Creds;
+use crate::transport::{Conn, Creds};
 use crate::vfs_super::SuperInfo;
 use kernel::alloc::KVec;
 use crate::kbase::errno::enametoolong;
@@ -37,12 +37,12 @@ fn perms(mode: u32) -> Result<Permissions> {
 }
 
 /// What a name resolves to on the server: `None` if it does not exist.
-pub(crate) fn remote_lookup(dir: &Inode<Qtfs>, name: &[u8]) -> Result<Option<(u64, WireAttr)>> {
+pub(crate) fn remote_lookup(dir: &Inode<Qtfs>, conn: &Conn, name: &[u8]) -> Result<Option<(u64, WireAttr)>> {
     let name = Name::new(name).ok_or_else(enametoolong)?;
-    let r = info(dir).conn.call(
+    let r = conn.call(
         &Creds::current(),
         &Request::Lookup(LookupRequest {
-            parent: dir.data().id(),
+            parent: id(dir, conn)?,
             name,
         }),
         |r| match r {
@@ -61,16 +61,17 @@ pub(crate) fn lookup(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>) -> Result<Option<Inode
     if let Some(rule) = crate::vfs_proc::rule_at(dir, d.name()) {
         return Ok(Some(crate::vfs_proc::spliced_inode(dir, rule)?));
     }
-    match remote_lookup(dir, d.name())? {
+    let conn = info(dir).conn()?;
+    match remote_lookup(dir, &conn, d.name())? {
         None => Ok(None),
-        Some((node, a)) => Ok(Some(inode_for(dir.sb(), node, &a)?)),
+        Some((node, a)) => Ok(Some(inode_for(dir.sb(), &conn, node, &a)?)),
     }
 }
 
 /// A new entry's inode, with its directory's new attributes taken.
-fn new_entry(dir: &Inode<Qtfs>, node: u64, a: &WireAttr, parent: &WireAttr) -> Result<InodeRef<Qtfs>> {
+fn new_entry(dir: &Inode<Qtfs>, conn: &Conn, node: u64, a: &WireAttr, parent: &WireAttr) -> Result<InodeRef<Qtfs>> {
     apply(dir, parent);
-    inode_for(dir.sb(), node, a)
+    inode_for(dir.sb(), conn, node, a)
 }
 
 fn entry_reply(r: &Reply<'_>) -> Result<(u64, WireAttr, WireAttr)> {
@@ -85,10 +86,11 @@ fn entry_reply(r: &Reply<'_>) -> Result<(u64, WireAttr, WireAttr)> {
 fn mknod_request(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, mode: u32, major: u32, minor: u32) -> Result<InodeRef<Qtfs>> {
     let creds = Creds::current();
     let mode = FileMode::new(mode).ok_or(EINVAL)?;
-    let (node, a, p) = info(dir).conn.call(
+    let conn = info(dir).conn()?;
+    let (node, a, p) = conn.call(
         &creds,
         &Request::Mknod(MknodRequest {
-            parent: dir.data().id(),
+            parent: id(dir, &conn)?,
             name: name_of(d)?,
             mode,
             umask: perms(creds.umask)?,
@@ -97,7 +99,7 @@ fn mknod_request(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, mode: u32, major: u32, min
         }),
         entry_reply,
     )?;
-    new_entry(dir, node, &a, &p)
+    new_entry(dir, &conn, node, &a, &p)
 }
 
 /// `creat(2)` and `open(O_CREAT)`: a regular file made with `Mknod` (no
@@ -105,10 +107,13 @@ fn mknod_request(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, mode: u32, major: u32, min
 /// appeared on the HOST meanwhile is simply used.
 pub(crate) fn create(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, mode: u32, excl: bool) -> Result<InodeRef<Qtfs>> {
     match mknod_request(dir, d, (mode & 0o7777) | 0o100000, 0, 0) {
-        Err(e) if e == EEXIST && !excl => match remote_lookup(dir, d.name())? {
-            Some((node, a)) => inode_for(dir.sb(), node, &a),
-            None => Err(EEXIST),
-        },
+        Err(e) if e == EEXIST && !excl => {
+            let conn = info(dir).conn()?;
+            match remote_lookup(dir, &conn, d.name())? {
+                Some((node, a)) => inode_for(dir.sb(), &conn, node, &a),
+                None => Err(EEXIST),
+            }
+        }
         r => r,
     }
 }
@@ -119,45 +124,48 @@ pub(crate) fn mknod(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, mode: u32, major: u32, 
 
 pub(crate) fn mkdir(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, mode: u32) -> Result<InodeRef<Qtfs>> {
     let creds = Creds::current();
-    let (node, a, p) = info(dir).conn.call(
+    let conn = info(dir).conn()?;
+    let (node, a, p) = conn.call(
         &creds,
         &Request::Mkdir(MkdirRequest {
-            parent: dir.data().id(),
+            parent: id(dir, &conn)?,
             name: name_of(d)?,
             mode: perms(mode)?,
             umask: perms(creds.umask)?,
         }),
         entry_reply,
     )?;
-    new_entry(dir, node, &a, &p)
+    new_entry(dir, &conn, node, &a, &p)
 }
 
 pub(crate) fn symlink(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, target: &[u8]) -> Result<InodeRef<Qtfs>> {
     let target = Path::new(target).ok_or_else(enametoolong)?;
-    let (node, a, p) = info(dir).conn.call(
+    let conn = info(dir).conn()?;
+    let (node, a, p) = conn.call(
         &Creds::current(),
         &Request::Symlink(SymlinkRequest {
-            parent: dir.data().id(),
+            parent: id(dir, &conn)?,
             name: name_of(d)?,
             target,
         }),
         entry_reply,
     )?;
-    new_entry(dir, node, &a, &p)
+    new_entry(dir, &conn, node, &a, &p)
 }
 
 pub(crate) fn link(old: &Dentry<Qtfs>, dir: &Inode<Qtfs>, d: &Dentry<Qtfs>) -> Result<InodeRef<Qtfs>> {
     let src = old.inode().ok_or(ENOENT)?;
-    let (node, a, p) = info(dir).conn.call(
+    let conn = info(dir).conn()?;
+    let (node, a, p) = conn.call(
         &Creds::current(),
         &Request::Link(LinkRequest {
-            node: src.data().id(),
-            new_parent: dir.data().id(),
+            node: id(src, &conn)?,
+            new_parent: id(dir, &conn)?,
             new_name: name_of(d)?,
         }),
         entry_reply,
     )?;
-    new_entry(dir, node, &a, &p)
+    new_entry(dir, &conn, node, &a, &p)
 }
 
 fn removed(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, r: &Reply<'_>) -> Result {
@@ -178,19 +186,21 @@ fn removed(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>, r: &Reply<'_>) -> Result {
 }
 
 pub(crate) fn unlink(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>) -> Result {
+    let conn = info(dir).conn()?;
     let r = Request::Unlink(UnlinkRequest {
-        parent: dir.data().id(),
+        parent: id(dir, &conn)?,
         name: name_of(d)?,
     });
-    info(dir).conn.call(&Creds::current(), &r, |r| removed(dir, d, r))
+    conn.call(&Creds::current(), &r, |r| removed(dir, d, r))
 }
 
 pub(crate) fn rmdir(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>) -> Result {
+    let conn = info(dir).conn()?;
     let r = Request::Rmdir(RmdirRequest {
-        parent: dir.data().id(),
+        parent: id(dir, &conn)?,
         name: name_of(d)?,
     });
-    info(dir).conn.call(&Creds::current(), &r, |r| removed(dir, d, r))
+    conn.call(&Creds::current(), &r, |r| removed(dir, d, r))
 }
 
 pub(crate) fn rename(
@@ -202,14 +212,15 @@ pub(crate) fn rename(
 ) -> Result {
     let flags = RenameFlags::from_bits(flags).ok_or(EINVAL)?;
     let exchange = flags.contains(RenameFlags::RENAME_EXCHANGE);
+    let conn = info(old_dir).conn()?;
     let r = Request::Rename(RenameRequest {
-        old_parent: old_dir.data().id(),
+        old_parent: id(old_dir, &conn)?,
         old_name: name_of(old)?,
-        new_parent: new_dir.data().id(),
+        new_parent: id(new_dir, &conn)?,
         new_name: name_of(new)?,
         flags,
     });
-    info(old_dir).conn.call(&Creds::current(), &r, |r| match r {
+    conn.call(&Creds::current(), &r, |r| match r {
         Reply::Rename(x) => {
             apply(old_dir, &x.old_parent);
             apply(new_dir, &x.new_parent);
@@ -269,12 +280,13 @@ pub(crate) fn setattr(d: &Dentry<Qtfs>, a: &SetAttr) -> Result {
         // Cached writes below the new size must reach the server first.
         inode.write_and_wait(0, i64::MAX)?;
     }
-    let handle = a
-        .open_file::<Qtfs>()
-        .and_then(|f| f.open())
-        .map_or(0, |o| o.state.handle);
+    let conn = info(inode).conn()?;
+    let handle = match a.open_file::<Qtfs>().and_then(|f| f.open()) {
+        Some(o) => crate::vfs_file::handle_in(inode, &o.state, &conn)?,
+        None => crate::node::NO_HANDLE,
+    };
     let req = Request::Setattr(SetattrRequest {
-        node: inode.data().id(),
+        node: id(inode, &conn)?,
         handle,
         mask,
         mode: perms(a.mode)?,
@@ -284,7 +296,7 @@ pub(crate) fn setattr(d: &Dentry<Qtfs>, a: &SetAttr) -> Result {
         atime,
         mtime,
     });
-    let attr = info(inode).conn.call(&Creds::current(), &req, |r| match r {
+    let attr = conn.call(&Creds::current(), &req, |r| match r {
         Reply::Setattr(x) => Ok(x.attr),
         _ => Err(EIO),
     })?;
@@ -306,10 +318,11 @@ pub(crate) fn get_link(inode: &Inode<Qtfs>) -> Result<KVec<u8>> {
     if let Some(rule) = inode.data().spliced {
         return crate::vfs_proc::target(inode, rule);
     }
-    info(inode).conn.call(
+    let conn = info(inode).conn()?;
+    conn.call(
         &Creds::current(),
         &Request::Readlink(ReadlinkRequest {
-            node: inode.data().id(),
+            node: id(inode, &conn)?,
         }),
         |r| match r {
             Reply::Readlink(l) => {

@@ -35,7 +35,7 @@ fn info(i: &Inode<Qtfs>) -> &SuperInfo {
 pub(crate) fn rule_at(dir: &Inode<Qtfs>, name: &[u8]) -> Option<usize> {
     let info = info(dir);
     let splice = &info.opts.splice;
-    if !splice.enabled || dir.data().id() != info.root_node() || dir.data().spliced.is_some() {
+    if !splice.enabled || dir.key() != info.root_key() || dir.data().spliced.is_some() {
         return None;
     }
     let (tgid, _) = current_pids();

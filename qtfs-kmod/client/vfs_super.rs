@@ -5,12 +5,13 @@
 use crate::fs::Qtfs;
 use crate::kbase::log::{qerr, qinfo};
 use crate::kbase::vfs::FsStat;
-use crate::kbase::vfsc::{Dentry, InodeRef, SuperBlock};
-use crate::node::{inode_for, Node};
+use crate::kbase::vfsc::{Dentry, InodeKey, InodeRef, SuperBlock};
+use crate::node::{inode_for, key_of};
 use crate::options::Options;
 use crate::proto::{AttachRequest, NodeFlags, Path, Reply, Request, StatfsRequest, WireAttr};
 use crate::transport::{Conn, Creds};
 use kernel::error::code::{EINVAL, EIO, ENOTDIR};
+use kernel::alloc::KVec;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -19,23 +20,44 @@ pub(crate) struct MountOpts {
     pub(crate) opts: Options,
 }
 
-/// Per super block: the connection, the options, the export's root.
+/// Per super block: the options, the export's root and what attaching it
+/// again in a new session takes.
 pub(crate) struct SuperInfo {
-    pub(crate) conn: Arc<Conn>,
     pub(crate) opts: Options,
+    /// The HOST path mounted (attached again after a reconnect).
+    source: KVec<u8>,
+    /// Whoever mounted it (the re-`Attach` runs as them).
+    mount_creds: Creds,
+    /// The root's node in the session that mounted it (the root inode
+    /// takes it; after that the inode holds the current one).
     root_node: u64,
+    root_generation: u64,
     root_attr: WireAttr,
 }
 
 impl SuperInfo {
-    /// The node id of the mount's root.
-    pub(crate) fn root_node(&self) -> u64 {
-        self.root_node
+    /// The shared connection for a request of this mount (made again if
+    /// it died: `client::connection`).
+    pub(crate) fn conn(&self) -> Result<Arc<Conn>> {
+        crate::client::connection()
+    }
+
+    /// The HOST identity of the mount's root.
+    pub(crate) fn root_key(&self) -> InodeKey {
+        key_of(&self.root_attr)
     }
 
     /// The root's attributes when it was mounted.
     pub(crate) fn root_attr(&self) -> &WireAttr {
         &self.root_attr
+    }
+
+    pub(crate) fn source(&self) -> &[u8] {
+        &self.source
+    }
+
+    pub(crate) fn mount_creds(&self) -> &Creds {
+        &self.mount_creds
     }
 }
 
@@ -50,13 +72,14 @@ pub(crate) fn param(m: &mut MountOpts, key: &[u8], value: Option<&[u8]>) -> Resu
 
 /// Attaches to `source` (a HOST path: an export or beneath one).
 pub(crate) fn new_super(m: &mut MountOpts, source: &[u8]) -> Result<(KBox<SuperInfo>, bool)> {
-    let conn = crate::client::connection()?;
+    let conn = crate::client::mount_connection()?;
+    let creds = Creds::current();
     let export = Path::new(source).ok_or_else(|| {
         qerr!("mount: bad source (a HOST path of at most 4096 bytes)");
         EINVAL
     })?;
     let (node, attr) = conn.call(
-        &Creds::current(),
+        &creds,
         &Request::Attach(AttachRequest { export }),
         |r| match r {
             Reply::Attach(e) => Ok((e.node, e.attr)),
@@ -70,8 +93,11 @@ pub(crate) fn new_super(m: &mut MountOpts, source: &[u8]) -> Result<(KBox<SuperI
         );
     })?;
     if attr.mode.bits() & 0o170000 != 0o040000 {
+        crate::node::forget(&conn, node, 1);
         return Err(ENOTDIR);
     }
+    let mut saved = KVec::with_capacity(source.len(), GFP_KERNEL)?;
+    saved.extend_from_slice(source, GFP_KERNEL)?;
     let read_only = attr.flags.contains(NodeFlags::READ_ONLY);
     qinfo!(
         "mounted {} from {}",
@@ -80,9 +106,11 @@ pub(crate) fn new_super(m: &mut MountOpts, source: &[u8]) -> Result<(KBox<SuperI
     );
     let info = KBox::new(
         SuperInfo {
-            conn,
             opts: m.opts,
+            source: saved,
+            mount_creds: creds,
             root_node: node,
+            root_generation: conn.generation(),
             root_attr: attr,
         },
         GFP_KERNEL,
@@ -92,7 +120,11 @@ pub(crate) fn new_super(m: &mut MountOpts, source: &[u8]) -> Result<(KBox<SuperI
 
 pub(crate) fn root(sb: &SuperBlock<Qtfs>) -> Result<InodeRef<Qtfs>> {
     let info: &SuperInfo = sb.info();
-    inode_for(sb, info.root_node, &info.root_attr)
+    let Some(conn) = crate::client::session(info.root_generation) else {
+        // The connection died between `Attach` and now.
+        return Err(EIO);
+    };
+    inode_for(sb, &conn, info.root_node, &info.root_attr)
 }
 
 /// `actimeo` and `cache` when not the default; with `proc`, the procfs
@@ -152,10 +184,10 @@ pub(crate) fn reconfigure(sb: &SuperBlock<Qtfs>, m: &mut MountOpts) -> Result {
 pub(crate) fn statfs(d: &Dentry<Qtfs>) -> Result<FsStat> {
     let inode = d.inode().ok_or(EIO)?;
     let info: &SuperInfo = inode.sb().info();
-    let n: &Node = inode.data();
-    info.conn.call(
+    let conn = info.conn()?;
+    conn.call(
         &Creds::current(),
-        &Request::Statfs(StatfsRequest { node: n.id() }),
+        &Request::Statfs(StatfsRequest { node: crate::node::id(inode, &conn)? }),
         |r| match r {
             Reply::Statfs(s) => Ok(FsStat {
                 blocks: s.stat.blocks,

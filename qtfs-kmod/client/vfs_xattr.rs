@@ -27,12 +27,13 @@ pub(crate) fn get(inode: &Inode<Qtfs>, name: &[u8], buf: Option<&mut [u8]>) -> R
     let name = XattrName::new(name).ok_or_else(enametoolong)?;
     let want = buf.as_ref().map_or(0, |b| b.len()).min(crate::proto::MAX_XATTR_VALUE_LEN as usize);
     let size = XattrSize::new(want as u32).ok_or(EINVAL)?;
+    let conn = info(inode).conn()?;
     let req = Request::GetXattr(GetXattrRequest {
-        node: inode.data().id(),
+        node: crate::node::id(inode, &conn)?,
         name,
         size,
     });
-    info(inode).conn.call(&Creds::current(), &req, |r| match r {
+    conn.call(&Creds::current(), &req, |r| match r {
         Reply::GetXattr(x) => {
             let v = x.value.as_bytes();
             match buf {
@@ -54,19 +55,21 @@ pub(crate) fn set(inode: &Inode<Qtfs>, name: &[u8], value: Option<&[u8]>, flags:
     }
     let name = XattrName::new(name).ok_or_else(enametoolong)?;
     let creds = Creds::current();
+    let conn = info(inode).conn()?;
+    let node = crate::node::id(inode, &conn)?;
     let req = match value {
         Some(v) => Request::SetXattr(SetXattrRequest {
-            node: inode.data().id(),
+            node,
             name,
             value: XattrValue::new(v).ok_or(E2BIG)?,
             flags: XattrFlags::from_bits(flags).ok_or(EINVAL)?,
         }),
         None => Request::RemoveXattr(RemoveXattrRequest {
-            node: inode.data().id(),
+            node,
             name,
         }),
     };
-    info(inode).conn.call(&creds, &req, |r| match r {
+    conn.call(&creds, &req, |r| match r {
         Reply::SetXattr(_) | Reply::RemoveXattr(_) => Ok(()),
         _ => Err(EIO),
     })?;
@@ -80,11 +83,12 @@ pub(crate) fn list(inode: &Inode<Qtfs>, buf: Option<&mut [u8]>) -> Result<usize>
     }
     let want = buf.as_ref().map_or(0, |b| b.len()).min(crate::proto::MAX_XATTR_LIST_LEN as usize);
     let size = XattrListSize::new(want as u32).ok_or(EINVAL)?;
+    let conn = info(inode).conn()?;
     let req = Request::ListXattr(ListXattrRequest {
-        node: inode.data().id(),
+        node: crate::node::id(inode, &conn)?,
         size,
     });
-    info(inode).conn.call(&Creds::current(), &req, |r| match r {
+    conn.call(&Creds::current(), &req, |r| match r {
         Reply::ListXattr(x) => {
             let names = x.names.as_bytes();
             match buf {

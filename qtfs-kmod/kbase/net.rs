@@ -22,6 +22,13 @@ use kernel::ffi::{c_int, c_uint};
 #[allow(improper_ctypes)]
 extern "C" {
     fn qtfs_shim_ack_now(sock: *mut bindings::socket);
+    fn qtfs_shim_set_keepalive(
+        sock: *mut bindings::socket,
+        idle_s: c_int,
+        intvl_s: c_int,
+        cnt: c_int,
+        user_timeout_ms: c_int,
+    ) -> c_int;
     fn qtfs_shim_tcp_socket(res: *mut *mut bindings::socket) -> c_int;
     fn qtfs_shim_bind(sock: *mut bindings::socket, addr: u32, port: u16) -> c_int;
     fn qtfs_shim_connect(sock: *mut bindings::socket, addr: u32, port: u16) -> c_int;
@@ -214,6 +221,28 @@ impl TcpStream {
     pub(crate) fn ack_now(&self) {
         // SAFETY: valid socket (invariant of `Socket`); takes the socket lock.
         unsafe { qtfs_shim_ack_now(self.sock.as_ptr()) };
+    }
+
+    /// Declares the connection dead when the peer stops answering: TCP
+    /// keepalive probes after `idle_s` seconds without traffic, every
+    /// `intvl_s` seconds, `cnt` of them (`SO_KEEPALIVE`, `TCP_KEEPIDLE`,
+    /// `TCP_KEEPINTVL`, `TCP_KEEPCNT`), and `TCP_USER_TIMEOUT`: data (or a
+    /// probe) left unacknowledged for `user_timeout_ms` aborts the
+    /// connection. Then every blocked send and receive ends with
+    /// `ETIMEDOUT`. Errors only for values out of the kernel's ranges.
+    pub(crate) fn set_keepalive(&self, idle_s: u16, intvl_s: u16, cnt: u8, user_timeout_ms: u32) -> Result {
+        let user_timeout = c_int::try_from(user_timeout_ms).map_err(|_| kernel::error::code::EINVAL)?;
+        // SAFETY: valid socket (invariant of `Socket`); each setter takes
+        // the socket lock.
+        to_result(unsafe {
+            qtfs_shim_set_keepalive(
+                self.sock.as_ptr(),
+                c_int::from(idle_s),
+                c_int::from(intvl_s),
+                c_int::from(cnt),
+                user_timeout,
+            )
+        })
     }
 
     /// Bounds each [`Self::recv`] to `ms` milliseconds (then `EAGAIN`).

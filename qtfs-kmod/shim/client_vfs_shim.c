@@ -419,6 +419,11 @@ struct inode *qtfs_shim_file_inode(const struct file *f)
 	return file_inode(f);
 }
 
+void qtfs_shim_inode_set_wb_err(struct inode *inode, int err)
+{
+	mapping_set_error(inode->i_mapping, err);
+}
+
 int qtfs_shim_file_check_wb_err(struct file *f)
 {
 	return file_check_and_advance_wb_err(f);

@@ -84,6 +84,7 @@ unsigned int qtfs_shim_file_flags(const struct file *f);
 u64 qtfs_shim_file_parent_ino(const struct file *f);
 struct inode *qtfs_shim_file_inode(const struct file *f);
 int qtfs_shim_file_check_wb_err(struct file *f);
+void qtfs_shim_inode_set_wb_err(struct inode *inode, int err);
 struct file *qtfs_shim_kiocb_file(const struct kiocb *k);
 loff_t qtfs_shim_kiocb_pos(const struct kiocb *k);
 void qtfs_shim_kiocb_set_pos(struct kiocb *k, loff_t pos);

@@ -14,7 +14,7 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use kernel::alloc::KBox;
 use kernel::bindings;
-use kernel::error::{code::ENOMEM, Result};
+use kernel::error::{code::ENOMEM, Error, Result};
 use kernel::ffi::{c_char, c_int, c_uint};
 use kernel::init::PinInit;
 use kernel::prelude::*;
@@ -65,6 +65,7 @@ extern "C" {
     fn qtfs_shim_file_inode(f: *const bindings::file) -> *mut bindings::inode;
     fn qtfs_shim_file_parent_ino(f: *const bindings::file) -> u64;
     fn qtfs_shim_file_check_wb_err(f: *mut bindings::file) -> c_int;
+    fn qtfs_shim_inode_set_wb_err(inode: *mut bindings::inode, err: c_int);
     fn qtfs_shim_kiocb_file(k: *const bindings::kiocb) -> *mut bindings::file;
     fn qtfs_shim_kiocb_pos(k: *const bindings::kiocb) -> i64;
     fn qtfs_shim_kiocb_set_pos(k: *mut bindings::kiocb, pos: i64);
@@ -471,6 +472,25 @@ impl<T: RemoteFs> Inode<T> {
         kernel::error::to_result(unsafe { qtfs_shim_invalidate_range(self.as_ptr(), start, end) })
     }
 
+    /// Records a write-back error in the mapping (`mapping_set_error`):
+    /// the next `fsync` or `close` of each open file reports it (errseq).
+    pub(crate) fn record_wb_err(&self, err: Error) {
+        // SAFETY: valid inode (invariant); `mapping_set_error` only updates
+        // the mapping's errseq atomically.
+        unsafe { qtfs_shim_inode_set_wb_err(self.as_ptr(), err.to_errno()) };
+    }
+
+    /// A dentry of this inode (`d_find_alias`: a hashed one; a directory's
+    /// only one), or `None` when it has none (an unlinked open file).
+    pub(crate) fn alias(&self) -> Option<DentryRef<T>> {
+        // SAFETY: valid inode (invariant); `d_find_alias` takes its own
+        // locks and returns a referenced dentry or NULL.
+        let d = unsafe { bindings::d_find_alias(self.as_ptr()) };
+        // INVARIANT: the reference from `d_find_alias` is ours; an alias of
+        // our inode is a dentry of our super block.
+        NonNull::new(d).map(|d| DentryRef(d, PhantomData))
+    }
+
     /// `truncate_setsize`: new size, cached pages beyond it dropped.
     pub(crate) fn truncate_pagecache(&self, size: i64) {
         // SAFETY: valid inode (invariant); callers hold i_rwsem (setattr).
@@ -547,6 +567,25 @@ impl<T: RemoteFs> Dentry<T> {
         let p = unsafe { bindings::dget_parent(self.as_ptr()) };
         // INVARIANT: the reference from `dget_parent` is ours.
         NonNull::new(p).map(|p| DentryRef(p, PhantomData))
+    }
+
+    /// Its path from the super block's root (`dentry_path_raw`: `/` for
+    /// the root, else `/a/b`), written at the end of `buf`; consistent
+    /// against concurrent renames (the rename seqlock). `ENAMETOOLONG` if
+    /// `buf` is too small.
+    pub(crate) fn path_in_sb<'b>(&self, buf: &'b mut [u8]) -> Result<&'b [u8]> {
+        let len = c_int::try_from(buf.len()).map_err(|_| kernel::error::code::EINVAL)?;
+        let start = buf.as_mut_ptr();
+        // SAFETY: valid dentry (invariant); `buf` is valid for writes of
+        // `len` bytes for the whole call. The result is an `ERR_PTR` or a
+        // pointer into `buf` to a NUL-terminated string ending at its last
+        // byte.
+        let p = unsafe { bindings::dentry_path_raw(self.as_ptr(), start.cast(), len) };
+        let p = kernel::error::from_err_ptr(p)?;
+        let off = (p as usize).wrapping_sub(start as usize);
+        // `off..len - 1` is the path (the last byte is its NUL); checked
+        // rather than trusted.
+        buf.get(off..buf.len().saturating_sub(1)).ok_or(kernel::error::code::EIO)
     }
 
     /// Forces the next use to revalidate.
