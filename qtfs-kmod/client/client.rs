@@ -28,9 +28,10 @@ use crate::kbase::completion::{Completion, WaitEnd};
 use crate::kbase::config::{SockAddr, AUTH_KEY_LEN};
 use crate::kbase::errno::etimedout;
 use crate::kbase::log::{qerr, qinfo, qwarn};
+use crate::kbase::nofs::NoFs;
 use crate::kbase::sys::{monotonic_ns, GlobalGuard, ModuleGlobal};
 use crate::transport::{Conn, CONNECT_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS};
-use kernel::error::code::{EACCES, EINTR, EIO, ENODEV};
+use kernel::error::code::{EACCES, EINTR, EIO, ENODEV, ENOMEM};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
@@ -148,7 +149,20 @@ fn with_client<R>(f: impl FnOnce(&Client) -> Result<R>) -> Result<R> {
 /// the module's documentation for when a request connects, waits or
 /// fails at once with `EIO`).
 pub(crate) fn connection() -> Result<Arc<Conn>> {
-    with_client(|c| c.connection(false))
+    with_client(|c| c.connection(false)).map_err(as_request_error)
+}
+
+/// What a request reports when it has no connection: `ETIMEDOUT` when the
+/// connect attempt timed out, `EINTR` when it was killed, `ENOMEM` as
+/// such, and `EIO` (connection lost) for everything else (a refused
+/// connect, a failed handshake): an operation on a file has no
+/// `ECONNREFUSED`.
+fn as_request_error(e: Error) -> Error {
+    if e == etimedout() || e == ENOMEM || crate::kbase::net::is_interrupted(e) {
+        e
+    } else {
+        EIO
+    }
 }
 
 /// The shared connection for a mount: as [`connection`], but never
@@ -190,6 +204,9 @@ impl Client {
         if let Some(conn) = self.live() {
             return Ok(conn);
         }
+        // As in the transport: reclaim must not re-enter qtfs from here
+        // (write-back of a qtfs page may be what asks for a connection).
+        let _nofs = NoFs::enter();
         // Allocated before the lock (a spinlock), used if we connect.
         let fresh = Arc::pin_init(
             pin_init!(Attempt {

@@ -370,6 +370,8 @@ pub(crate) fn id_as(inode: &Inode<Qtfs>, conn: &Conn, creds: &Creds) -> Result<u
     if let Some(id) = n.id_in(conn.generation()) {
         return Ok(id);
     }
+    // Reclaim must not re-enter qtfs from here (write-back may be the caller).
+    let _nofs = crate::kbase::nofs::NoFs::enter();
     let info: &SuperInfo = inode.sb().info();
     if inode.key() == info.root_key() {
         return reattach(inode, conn);

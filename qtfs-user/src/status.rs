@@ -356,6 +356,22 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_reconnect_lines() {
+        let rt = parse_runtime(
+            "qtfs-status 1\nmodule client\nserver 10.10.0.1:12345\nconnection reconnecting\n\
+             session 7\nreconnects 2\nconnect_failures 4\nretry_in_ms 1600\n\
+             last_connect_error 111\nround_trips 9\n",
+        );
+        assert_eq!(rt.info["connection"], "reconnecting");
+        assert_eq!(rt.info["session"], "7");
+        assert_eq!(rt.info["reconnects"], "2");
+        assert_eq!(rt.info["connect_failures"], "4");
+        assert_eq!(rt.info["retry_in_ms"], "1600");
+        assert_eq!(rt.info["last_connect_error"], "111");
+        assert_eq!(rt.round_trips, 9);
+    }
+
+    #[test]
     fn reads_the_status_file_and_splice_rules() {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();

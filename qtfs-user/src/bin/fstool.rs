@@ -7,6 +7,15 @@
 //! [noreplace|exchange]` is renameat2(2) with that flag.
 //! `qtfs-fstool xattr FILE NAME VALUE` sets the extended attribute NAME,
 //! reads it back, lists it and removes it, failing if any step differs.
+//! `qtfs-fstool hold FILE r|w|rw` opens FILE once and then performs the
+//! commands it reads from stdin, one per line, on that open file,
+//! answering each with one line `ok|err <milliseconds> <result>` (the
+//! result: the bytes read, the count written, or the errno number of a
+//! failure): `pread OFF LEN`, `pwrite OFF TEXT`, `mmap-write OFF TEXT`
+//! (through the shared mapping of a writable file made at open, no
+//! msync: the pages stay dirty), `fsync`,
+//! `close` (then it exits). The fault tests use it to keep a file open
+//! across a server restart.
 //! `qtfs-fstool bench DIR [SCALE]` times metadata and streaming workloads in DIR (an empty directory it may fill)
 //! and prints one `name value unit` line per figure; SCALE (default 1)
 //! multiplies the sizes.
@@ -236,6 +245,103 @@ fn xattr(file: &str, name: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// `hold`: one open file, driven from stdin (see the module's docs).
+fn hold(path: &str, mode: &str) -> Result<()> {
+    use std::io::BufRead;
+    let (read, write) = match mode {
+        "r" => (true, false),
+        "w" => (false, true),
+        "rw" => (true, true),
+        m => bail!("unknown mode {m}"),
+    };
+    let f = OpenOptions::new()
+        .read(read)
+        .write(write)
+        .open(path)
+        .with_context(|| format!("open {path}"))?;
+    let fd = f.as_raw_fd();
+    // A writable file is mapped shared at once (while the server is
+    // there): `mmap-write` then dirties pages without asking it.
+    let size = f.metadata()?.len() as usize;
+    let mapping = if write && size > 0 {
+        Some((map(&f, size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED)?, size))
+    } else {
+        None
+    };
+    let out = std::io::stdout();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let words: Vec<&str> = line.splitn(3, ' ').collect();
+        let started = std::time::Instant::now();
+        let r: std::io::Result<String> = match words.as_slice() {
+            ["pread", off, len] => {
+                let mut buf = vec![0u8; len.parse().context("length")?];
+                // SAFETY: `buf` is valid for writes of its length.
+                let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off.parse().context("offset")?) };
+                if n < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(String::from_utf8_lossy(&buf[..n as usize]).into_owned())
+                }
+            }
+            ["pwrite", off, text] => {
+                // SAFETY: `text` is valid for reads of its length.
+                let n = unsafe { libc::pwrite(fd, text.as_ptr().cast(), text.len(), off.parse().context("offset")?) };
+                if n < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(n.to_string())
+                }
+            }
+            ["mmap-write", off, text] => dirty_through_mapping(mapping, off.parse().context("offset")?, text.as_bytes()),
+            // SAFETY: a plain syscall on our descriptor.
+            ["fsync"] => match unsafe { libc::fsync(fd) } {
+                0 => Ok(String::new()),
+                _ => Err(std::io::Error::last_os_error()),
+            },
+            ["close"] => {
+                if let Some((p, len)) = mapping {
+                    // SAFETY: the mapping made above, not used afterwards.
+                    unsafe { libc::munmap(p.cast(), len) };
+                }
+                // SAFETY: the descriptor is ours; `f` is forgotten so that
+                // it is not closed twice.
+                let r = unsafe { libc::close(fd) };
+                std::mem::forget(f);
+                let r = if r == 0 { Ok(String::new()) } else { Err(std::io::Error::last_os_error()) };
+                report(&out, started, r)?;
+                return Ok(());
+            }
+            _ => bail!("unknown command {line:?}"),
+        };
+        report(&out, started, r)?;
+    }
+    Ok(())
+}
+
+fn report(out: &std::io::Stdout, started: std::time::Instant, r: std::io::Result<String>) -> Result<()> {
+    use std::io::Write;
+    let ms = started.elapsed().as_millis();
+    let mut o = out.lock();
+    match r {
+        Ok(v) => writeln!(o, "ok {ms} {v}")?,
+        Err(e) => writeln!(o, "err {ms} {}", e.raw_os_error().unwrap_or(0))?,
+    }
+    o.flush()?;
+    Ok(())
+}
+
+/// Writes `text` at `offset` of a shared mapping of `len` bytes (no
+/// `msync`: the pages stay dirty for write-back).
+fn dirty_through_mapping(mapping: Option<(*mut u8, usize)>, offset: usize, text: &[u8]) -> std::io::Result<String> {
+    let Some((p, _)) = mapping.filter(|&(_, len)| offset + text.len() <= len) else {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    };
+    // SAFETY: `p` maps `len` bytes and `offset + text.len() <= len`.
+    unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), p.add(offset), text.len()) };
+    Ok(text.len().to_string())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     match args
@@ -251,11 +357,13 @@ fn main() -> Result<()> {
         [_, "rename", from, to] => rename(from, to, None),
         [_, "rename", from, to, flag] => rename(from, to, Some(flag)),
         [_, "xattr", file, name, value] => xattr(file, name, value),
+        [_, "hold", file, mode] => hold(file, mode),
         [_, "bench", dir] => bench(dir, 1),
         [_, "bench", dir, scale] => bench(dir, scale.parse().context("scale")?),
         _ => bail!(
             "usage: qtfs-fstool mmap-write FILE OFFSET TEXT | mmap-read FILE LEN | \
-             rename FROM TO [noreplace|exchange] | xattr FILE NAME VALUE | bench DIR [SCALE]"
+             rename FROM TO [noreplace|exchange] | xattr FILE NAME VALUE | hold FILE r|w|rw | \
+             bench DIR [SCALE]"
         ),
     }
 }
