@@ -3,19 +3,20 @@
 //! authenticated connection all mounts share: made at load (or by the
 //! first mount), and made again when it died (reconnect).
 //!
-//! Reconnecting is driven by requests, with exponential backoff, so a
-//! server that is gone is never hammered and a request to it fails fast:
+//! Reconnecting, so that a server that is gone is never hammered and a
+//! request to it fails fast:
 //!
 //! - a live connection is used as it is;
-//! - a dead one (or none) is replaced by the request that finds it so: it
-//!   connects and authenticates (at most [`ATTEMPT_BOUND_MS`]). The first
-//!   attempt after a loss is made at once; after a failed one the next is
-//!   allowed [`FIRST_BACKOFF_MS`] later, doubling up to [`MAX_BACKOFF_MS`];
-//! - meanwhile other requests do not connect: they fail at once with `EIO`
-//!   when the last attempt failed, and otherwise (the connection just
-//!   died, the server may be restarting) wait for the attempt under way,
-//!   killably and at most [`ATTEMPT_BOUND_MS`];
-//! - a mount always makes an attempt (joining one under way): it is an
+//! - a connection that just died is replaced by the first request that
+//!   finds it so: it connects and authenticates at once (at most
+//!   [`ATTEMPT_BOUND_MS`]); requests meanwhile wait for that attempt,
+//!   killably and at most as long (a restarting server is back quickly);
+//! - once an attempt failed, requests no longer connect: they fail at once
+//!   with `EIO`, and a kernel thread (`qtfs_reconnect`) retries with
+//!   exponential backoff, [`FIRST_BACKOFF_MS`] after the failure, doubling
+//!   up to [`MAX_BACKOFF_MS`], until it connects (then it ends) or the
+//!   module unloads (which stops it);
+//! - a mount always makes an attempt (or joins one under way): it is an
 //!   administrator's deliberate retry.
 //!
 //! Each connection is a new server session with a new generation number
@@ -32,14 +33,19 @@ use crate::kbase::nofs::NoFs;
 use crate::kbase::sys::{monotonic_ns, GlobalGuard, ModuleGlobal};
 use crate::transport::{Conn, CONNECT_TIMEOUT_MS, HANDSHAKE_TIMEOUT_MS};
 use kernel::error::code::{EACCES, EINTR, EIO, ENODEV, ENOMEM};
-use kernel::new_spinlock;
+use crate::kbase::kthread::{Kthread, StopToken};
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::c_str;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::{new_mutex, new_spinlock};
 
 /// The wait before the second attempt after a loss (the first is at once).
 pub(crate) const FIRST_BACKOFF_MS: u32 = 100;
 /// The longest wait between two attempts.
 pub(crate) const MAX_BACKOFF_MS: u32 = 5000;
+/// The reconnect thread's longest sleep before it looks again.
+const RECONNECT_POLL_MS: u32 = 1000;
 /// The longest a connect attempt takes: the TCP connect and two handshake
 /// replies (a little more for the waiters, so the attempt ends first).
 pub(crate) const ATTEMPT_BOUND_MS: u32 = CONNECT_TIMEOUT_MS + 2 * HANDSHAKE_TIMEOUT_MS + 1000;
@@ -80,6 +86,12 @@ pub(crate) struct Client {
     key: Option<[u8; AUTH_KEY_LEN]>,
     #[pin]
     link: SpinLock<Link>,
+    /// The reconnect thread, once started (reaped when started again or
+    /// at unload).
+    #[pin]
+    reconnector: Mutex<Option<Kthread>>,
+    /// The reconnect thread is running (it clears this when it ends).
+    reconnecting: AtomicBool,
 }
 
 /// The module's [`Client`], set between init and exit.
@@ -105,6 +117,8 @@ impl Registration {
                     ever_connected: false,
                     last_error: 0,
                 }),
+                reconnector <- new_mutex!(None),
+                reconnecting: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )?;
@@ -135,6 +149,9 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // No mount holds the connection any more: the module is unloading.
         if let Some(c) = self.0.value() {
+            // First the reconnect thread (it uses the client).
+            let t = c.reconnector.lock().take();
+            drop(t);
             let conn = c.link.lock().conn.take();
             drop(conn);
         }
@@ -192,7 +209,43 @@ pub(crate) fn live() -> Result<Arc<Conn>> {
 enum Step {
     Use(Arc<Conn>),
     Wait(Arc<Attempt>),
-    Connect(Arc<Attempt>, u64),
+    Connect((Arc<Attempt>, u64)),
+    FailFast,
+}
+
+/// The reconnect thread: attempts with backoff until connected, or until
+/// the module unloads (which stops it, interrupting its sleep or connect).
+fn reconnect_loop(stop: &StopToken) {
+    let _nofs = NoFs::enter();
+    let Some(c) = CLIENT.get() else { return };
+    while !stop.should_stop() {
+        match c.reconnect_turn() {
+            Some(ms) => stop.sleep_ms(ms),
+            None => break,
+        }
+    }
+    c.reconnecting.store(false, Ordering::Release);
+}
+
+impl Attempt {
+    fn new() -> Result<Arc<Attempt>> {
+        Arc::pin_init(
+            pin_init!(Attempt {
+                done <- Completion::new(),
+                result <- new_spinlock!(None),
+            }),
+            GFP_KERNEL,
+        )
+    }
+}
+
+impl Link {
+    /// Makes `a` the attempt under way, with a new generation.
+    fn reserve(&mut self, a: Arc<Attempt>) -> (Arc<Attempt>, u64) {
+        self.generation += 1;
+        self.attempt = Some(a.clone());
+        (a, self.generation)
+    }
 }
 
 impl Client {
@@ -207,26 +260,18 @@ impl Client {
         // As in the transport: reclaim must not re-enter qtfs from here
         // (write-back of a qtfs page may be what asks for a connection).
         let _nofs = NoFs::enter();
-        // Allocated before the lock (a spinlock), used if we connect.
-        let fresh = Arc::pin_init(
-            pin_init!(Attempt {
-                done <- Completion::new(),
-                result <- new_spinlock!(None),
-            }),
-            GFP_KERNEL,
-        )?;
+        let fresh = Attempt::new()?;
         let step = {
             let mut l = self.link.lock();
             match (&l.conn, &l.attempt) {
                 (Some(conn), _) if !conn.is_dead() => Step::Use(conn.clone()),
+                // Just lost (the server may be restarting): wait for the
+                // attempt under way, or make one at once.
                 (_, Some(a)) if force || l.failures == 0 => Step::Wait(a.clone()),
-                (_, Some(_)) => return Err(EIO),
-                (_, None) if !force && monotonic_ns() < l.next_try_ns => return Err(EIO),
-                (_, None) => {
-                    l.generation += 1;
-                    l.attempt = Some(fresh.clone());
-                    Step::Connect(fresh, l.generation)
-                }
+                (_, None) if force || l.failures == 0 => Step::Connect(l.reserve(fresh)),
+                // Attempts failed: the reconnect thread retries with
+                // backoff; requests fail at once.
+                _ => Step::FailFast,
             }
         };
         match step {
@@ -236,16 +281,77 @@ impl Client {
                 WaitEnd::TimedOut => Err(etimedout()),
                 WaitEnd::Killed => Err(EINTR),
             },
-            Step::Connect(a, generation) => {
-                let r = Conn::connect(self.server, key, generation);
-                let old = self.finish_attempt(&r);
-                *a.result.lock() = Some(r.clone());
-                a.done.complete_all();
-                // The dead connection goes outside the lock (its drop
-                // stops its receive thread).
-                drop(old);
+            Step::Connect((a, generation)) => {
+                let r = self.attempt(key, &a, generation);
+                if r.is_err() {
+                    self.start_reconnector();
+                }
                 r
             }
+            Step::FailFast => {
+                self.start_reconnector();
+                Err(EIO)
+            }
+        }
+    }
+
+    /// Runs a reserved attempt and publishes its outcome.
+    fn attempt(&self, key: &[u8], a: &Attempt, generation: u64) -> Result<Arc<Conn>> {
+        let r = Conn::connect(self.server, key, generation);
+        let old = self.finish_attempt(&r);
+        *a.result.lock() = Some(r.clone());
+        a.done.complete_all();
+        // The dead connection goes outside the lock (its drop stops its
+        // receive thread).
+        drop(old);
+        r
+    }
+
+    /// Makes sure the reconnect thread runs (it ends once connected).
+    fn start_reconnector(&self) {
+        let mut slot = self.reconnector.lock();
+        if self.reconnecting.load(Ordering::Acquire) {
+            return;
+        }
+        // A previous thread has finished (or is finishing): reap it.
+        drop(slot.take());
+        self.reconnecting.store(true, Ordering::Release);
+        match Kthread::spawn(c_str!("qtfs_reconnect"), |stop| {
+            reconnect_loop(stop);
+            0
+        }) {
+            Ok(t) => *slot = Some(t),
+            Err(e) => {
+                self.reconnecting.store(false, Ordering::Release);
+                qwarn!("cannot start the reconnect thread: error {}", e.to_errno());
+            }
+        }
+    }
+
+    /// One turn of the reconnect thread: how long to sleep, or `None`
+    /// when connected (or when there is nothing to do).
+    fn reconnect_turn(&self) -> Option<u32> {
+        let key = self.key.as_ref()?;
+        let fresh = Attempt::new().ok()?;
+        let (a, generation) = {
+            let mut l = self.link.lock();
+            if l.conn.as_ref().is_some_and(|c| !c.is_dead()) {
+                return None;
+            }
+            if l.attempt.is_some() {
+                // A mount's attempt: see how it ends.
+                return Some(RECONNECT_POLL_MS);
+            }
+            let now = monotonic_ns();
+            if now < l.next_try_ns {
+                let ms = (l.next_try_ns - now) / 1_000_000;
+                return Some((ms as u32).clamp(1, RECONNECT_POLL_MS));
+            }
+            l.reserve(fresh)
+        };
+        match self.attempt(key, &a, generation) {
+            Ok(_) => None,
+            Err(_) => Some(1),
         }
     }
 
@@ -308,6 +414,7 @@ impl crate::kbase::status::StatusSource for Status {
                 let state = match (&l.conn, &l.attempt) {
                     (Some(conn), _) if !conn.is_dead() => "connected",
                     (_, Some(_)) => "reconnecting",
+                    _ if c.reconnecting.load(Ordering::Acquire) => "reconnecting",
                     (None, None) if !l.ever_connected && l.failures == 0 => "none",
                     _ => "dead",
                 };
