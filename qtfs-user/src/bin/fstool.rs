@@ -264,7 +264,15 @@ fn hold(path: &str, mode: &str) -> Result<()> {
     // there): `mmap-write` then dirties pages without asking it.
     let size = f.metadata()?.len() as usize;
     let mapping = if write && size > 0 {
-        Some((map(&f, size, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED)?, size))
+        Some((
+            map(
+                &f,
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+            )?,
+            size,
+        ))
     } else {
         None
     };
@@ -277,7 +285,14 @@ fn hold(path: &str, mode: &str) -> Result<()> {
             ["pread", off, len] => {
                 let mut buf = vec![0u8; len.parse().context("length")?];
                 // SAFETY: `buf` is valid for writes of its length.
-                let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off.parse().context("offset")?) };
+                let n = unsafe {
+                    libc::pread(
+                        fd,
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        off.parse().context("offset")?,
+                    )
+                };
                 if n < 0 {
                     Err(std::io::Error::last_os_error())
                 } else {
@@ -286,14 +301,23 @@ fn hold(path: &str, mode: &str) -> Result<()> {
             }
             ["pwrite", off, text] => {
                 // SAFETY: `text` is valid for reads of its length.
-                let n = unsafe { libc::pwrite(fd, text.as_ptr().cast(), text.len(), off.parse().context("offset")?) };
+                let n = unsafe {
+                    libc::pwrite(
+                        fd,
+                        text.as_ptr().cast(),
+                        text.len(),
+                        off.parse().context("offset")?,
+                    )
+                };
                 if n < 0 {
                     Err(std::io::Error::last_os_error())
                 } else {
                     Ok(n.to_string())
                 }
             }
-            ["mmap-write", off, text] => dirty_through_mapping(mapping, off.parse().context("offset")?, text.as_bytes()),
+            ["mmap-write", off, text] => {
+                dirty_through_mapping(mapping, off.parse().context("offset")?, text.as_bytes())
+            }
             // SAFETY: a plain syscall on our descriptor.
             ["fsync"] => match unsafe { libc::fsync(fd) } {
                 0 => Ok(String::new()),
@@ -308,7 +332,11 @@ fn hold(path: &str, mode: &str) -> Result<()> {
                 // it is not closed twice.
                 let r = unsafe { libc::close(fd) };
                 std::mem::forget(f);
-                let r = if r == 0 { Ok(String::new()) } else { Err(std::io::Error::last_os_error()) };
+                let r = if r == 0 {
+                    Ok(String::new())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                };
                 report(&out, started, r)?;
                 return Ok(());
             }
@@ -319,7 +347,11 @@ fn hold(path: &str, mode: &str) -> Result<()> {
     Ok(())
 }
 
-fn report(out: &std::io::Stdout, started: std::time::Instant, r: std::io::Result<String>) -> Result<()> {
+fn report(
+    out: &std::io::Stdout,
+    started: std::time::Instant,
+    r: std::io::Result<String>,
+) -> Result<()> {
     use std::io::Write;
     let ms = started.elapsed().as_millis();
     let mut o = out.lock();
@@ -333,7 +365,11 @@ fn report(out: &std::io::Stdout, started: std::time::Instant, r: std::io::Result
 
 /// Writes `text` at `offset` of a shared mapping of `len` bytes (no
 /// `msync`: the pages stay dirty for write-back).
-fn dirty_through_mapping(mapping: Option<(*mut u8, usize)>, offset: usize, text: &[u8]) -> std::io::Result<String> {
+fn dirty_through_mapping(
+    mapping: Option<(*mut u8, usize)>,
+    offset: usize,
+    text: &[u8],
+) -> std::io::Result<String> {
     let Some((p, _)) = mapping.filter(|&(_, len)| offset + text.len() <= len) else {
         return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
     };
