@@ -269,32 +269,33 @@ fn open_handle(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KB
 /// The open state of a new handle of `conn`'s session, opened with
 /// `flags`: registered for write-back if writable.
 fn new_open(inode: &Inode<Qtfs>, conn: &Conn, handle: u64, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
-    let state = match OpenState::new(conn.generation(), handle, creds, flags) {
-        Ok(s) => s,
+    match build_open(inode, conn, handle, creds, flags) {
+        Ok(open) => {
+            // Registered only once nothing can fail any more (release
+            // takes it out again).
+            if open.state.writable && inode.kind() == Kind::Regular {
+                let mut wb = inode.data().writeback.lock();
+                if wb.is_none() {
+                    *wb = Some(open.state.clone());
+                }
+            }
+            Ok(open)
+        }
         Err(e) => {
             release_in(conn, handle);
-            return Err(e);
-        }
-    };
-    let writable = state.writable;
-    if writable && inode.kind() == Kind::Regular {
-        let mut wb = inode.data().writeback.lock();
-        if wb.is_none() {
-            *wb = Some(state.clone());
+            Err(e)
         }
     }
+}
+
+/// The allocations of [`new_open`].
+fn build_open(inode: &Inode<Qtfs>, conn: &Conn, handle: u64, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
+    let state = OpenState::new(conn.generation(), handle, creds, flags)?;
     let poll = if inode.kind() == Kind::Regular && inode.data().is_pseudo() {
-        match PollSlot::new() {
-            Ok(p) => Some(p),
-            Err(e) => {
-                release_in(conn, handle);
-                return Err(e);
-            }
-        }
+        Some(PollSlot::new()?)
     } else {
         None
     };
-    // From here on the handle goes back with the open state at release.
     Ok(KBox::new(
         Open {
             state,

@@ -18,6 +18,9 @@ mkdir -p $M /mnt/q2 /mnt/q3
 mount -t qtfs -o actimeo=0 $EXPORT $M || fail "mount failed"
 mount -t qtfs $EXPORT /mnt/q2 || fail "second mount failed"
 mount -t qtfs $EXPORT /mnt/q3 || fail "third mount failed"
+# cache=none: every read of an open file goes to the server with its handle.
+mkdir -p /mnt/qd
+mount -t qtfs -o cache=none,actimeo=0 $EXPORT /mnt/qd || fail "cache=none mount failed"
 [ "$(status_line connection)" = connected ] || fail "status: connection '$(status_line connection)'"
 [ "$(status_line reconnects)" = 0 ] || fail "status: reconnects '$(status_line reconnects)'"
 
@@ -29,9 +32,13 @@ hold_start unsync $M/unsynced.txt rw 6
 hold_start during $M/during.txt rw 7
 hold_start mapped $M/mapped.txt rw 8
 hold_start deep $M/dir/deep.txt r 9
+hold_start direct /mnt/qd/dir/deep.txt r 10
+hold_start direpl /mnt/qd/replaced.txt r 11
 expect_hold keep 3 '^ok [0-9]+ kept content' pread 0 100
 expect_hold repl 4 '^ok [0-9]+ old content' pread 0 100
 expect_hold deep 9 '^ok [0-9]+ deep' pread 0 100
+expect_hold direct 10 '^ok [0-9]+ deep' pread 0 100
+expect_hold direpl 11 '^ok [0-9]+ old content' pread 0 100
 expect_hold sync 5 '^ok [0-9]+ 13$' pwrite 0 synced before
 expect_hold sync 5 '^ok ' fsync
 expect_hold unsync 6 '^ok [0-9]+ 14$' pwrite 0 written before
@@ -41,7 +48,7 @@ expect_hold mapped 8 '^ok [0-9]+ clean-clean-clean' pread 0 100
 # /mnt/q2 busy with an open file (umount -l must still work).
 sleep 600 < /mnt/q2/keep.txt &
 BUSY=$!
-ok "7 files open"
+ok "9 files open"
 barrier_open 12390
 
 step "the server goes (rmmod on the HOST)"
@@ -87,8 +94,13 @@ mkdir $M/newdir || fail "mkdir after the reconnect"
 ok "stat, read, create, mkdir work again"
 expect_hold keep 3 '^ok [0-9]+ kept content' pread 0 100
 expect_hold deep 9 '^ok [0-9]+ deep' pread 0 100
+expect_hold direct 10 '^ok [0-9]+ deep' pread 0 100
+expect_hold direpl 11 '^ok [0-9]+ old content' pread 0 100
 expect_hold sync 5 '^ok [0-9]+ synced before' pread 0 100
 expect_hold repl 4 '^err [0-9]+ 116$' pread 0 100
+# Through the handle (cache=none): the durable re-open itself.
+expect_hold direct 10 '^ok [0-9]+ deep' pread 0 100
+expect_hold direpl 11 '^err [0-9]+ 116$' pread 0 100
 ok "durable re-open of unchanged files; ESTALE for the replaced one"
 expect_hold unsync 6 '^err [0-9]+ 5$' fsync
 expect_hold unsync 6 '^ok ' fsync
@@ -141,9 +153,10 @@ barrier_open 12395
 
 step "server gone again: close, umount, rmmod qtfs"
 barrier_wait 120 "$HOST_IP" 12397 || fail "the HOST never unloaded its server again"
-for n in 3 4 5 6 7 8 9; do eval "exec $n>&-"; done
+for n in 3 4 5 6 7 8 9 10 11; do eval "exec $n>&-"; done
 for p in $HOLD_PIDS; do wait $p; done
 umount $M || fail "umount with the server gone"
+umount /mnt/qd || fail "umount of the cache=none mount with the server gone"
 rmmod qtfs || fail "rmmod qtfs with the server gone"
 ok "umount and rmmod with the server gone"
 barrier_open 12398

@@ -44,6 +44,7 @@ step "wait for the DPU's reconnect checks (12394)"
 barrier_wait 300 "$DPU_IP" 12394 || fail "the DPU never finished its reconnect checks"
 kill $BARRIER_PID 2>/dev/null
 [ "$(cat $EXPORT/after.txt)" = "written after" ] || fail "after.txt: '$(cat $EXPORT/after.txt)'"
+[ "$(cat $EXPORT/during.txt)" = "written after" ] || fail "during.txt (written through its re-opened handle): '$(cat $EXPORT/during.txt)'"
 outcome=$(cat $EXPORT/mapped-outcome)
 case "$outcome" in
     synced) grep -q DIRTY $EXPORT/mapped.txt || fail "fsync succeeded but the mmap write is not on the HOST: '$(cat $EXPORT/mapped.txt)'" ;;
