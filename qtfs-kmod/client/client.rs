@@ -283,7 +283,9 @@ impl Client {
             },
             Step::Connect((a, generation)) => {
                 let r = self.attempt(key, &a, generation);
-                if r.is_err() {
+                // A mount's (or the load's) failure leaves nothing mounted
+                // to reconnect for: only requests start the thread.
+                if r.is_err() && !force {
                     self.start_reconnector();
                 }
                 r
