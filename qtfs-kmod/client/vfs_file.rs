@@ -379,9 +379,12 @@ pub(crate) fn flush(file: &File<Qtfs>) -> Result {
     if inode.kind() != Kind::Regular || !file.open().is_some_and(|o| o.state.writable) {
         return Ok(());
     }
-    inode.write_and_wait(0, i64::MAX)?;
+    // Every error is taken, then one returned: each is reported once (the
+    // write-back's flag by the first, errseq by the second).
+    let written = inode.write_and_wait(0, i64::MAX);
     note_lost_writes(inode);
-    file.check_wb_err()
+    let recorded = file.check_wb_err();
+    written.and(recorded)
 }
 
 pub(crate) fn fsync(file: &File<Qtfs>, start: i64, end: i64, datasync: bool) -> Result {
@@ -391,10 +394,22 @@ pub(crate) fn fsync(file: &File<Qtfs>, start: i64, end: i64, datasync: bool) -> 
         // As fsync of a local /proc or /sys file: they have none.
         return Err(EINVAL);
     }
-    if inode.kind() == Kind::Regular {
-        inode.write_and_wait(start, end)?;
-    }
+    // As `file_write_and_wait_range`: write back, then always take this
+    // file's errseq (so that an error is reported once, not again by the
+    // next fsync), and return the first error.
+    let written = if inode.kind() == Kind::Regular {
+        inode.write_and_wait(start, end)
+    } else {
+        Ok(())
+    };
     note_lost_writes(inode);
+    let synced = remote_fsync(inode, open, datasync);
+    let recorded = file.check_wb_err();
+    written.and(synced).and(recorded)
+}
+
+/// `Fsync` of the open file on the server.
+fn remote_fsync(inode: &Inode<Qtfs>, open: &Open, datasync: bool) -> Result {
     let conn = info(inode).conn()?;
     let handle = handle_in(inode, &open.state, &conn)?;
     conn.call(
@@ -412,7 +427,7 @@ pub(crate) fn fsync(file: &File<Qtfs>, start: i64, end: i64, datasync: bool) -> 
         Ordering::AcqRel,
         Ordering::Acquire,
     );
-    file.check_wb_err()
+    Ok(())
 }
 
 /// Reads up to `buf.len()` bytes at `pos` with `handle`; how many came.
