@@ -48,6 +48,8 @@ pub(crate) struct Open {
     /// then on its reads go through it, so that the HOST sees them on
     /// the open file it polls (kernfs re-arms its event on read).
     poll_handle: AtomicU64,
+    /// A FIFO's blocked readers and writers wait here.
+    pub(crate) fifo: Option<crate::vfs_fifo::FifoWaits>,
 }
 
 struct Snapshot {
@@ -73,13 +75,16 @@ const SNAPSHOT_MAX: u32 = 128 << 10;
 /// The open flags the server is told: access mode and the ones that
 /// change what the HOST's file does. `O_CREAT`, `O_EXCL` and `O_TRUNC` were
 /// already handled by `->create` and `->setattr`.
-const PASSED_FLAGS: u32 = 0o3 | 0o2000 | 0o4000 | 0o10000 | 0o4000000 | 0o200000 | 0o1000000;
+pub(crate) const PASSED_FLAGS: u32 = 0o3 | 0o2000 | 0o4000 | 0o10000 | 0o4000000 | 0o200000 | 0o1000000;
 
 fn info(i: &Inode<Qtfs>) -> &SuperInfo {
     i.sb().info()
 }
 
 pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>> {
+    if inode.kind() == Kind::Fifo {
+        return crate::vfs_fifo::open(inode, file);
+    }
     let creds = Creds::current();
     let mut bits = file.flags() & PASSED_FLAGS;
     if inode.kind() == Kind::Dir {
@@ -162,6 +167,7 @@ fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<
                 snapshot: None,
                 poll: Some(PollSlot::new()?),
                 poll_handle: AtomicU64::new(NO_HANDLE),
+                fifo: None,
             },
             GFP_KERNEL,
         )?
@@ -196,47 +202,45 @@ fn open_handle(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KB
 }
 
 /// The open state of a new handle: registered for write-back if writable.
-fn new_open(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> Result<KBox<Open>> {
-    let state = match Arc::new(
+pub(crate) fn new_open(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> Result<KBox<Open>> {
+    let open = open_state(inode, handle, creds, writable);
+    if open.is_err() {
+        release_handle(inode, handle);
+    }
+    open
+}
+
+fn open_state(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> Result<KBox<Open>> {
+    let fifo = inode.kind() == Kind::Fifo;
+    let polled = fifo || (inode.kind() == Kind::Regular && inode.data().is_pseudo());
+    let poll = if polled { Some(PollSlot::new()?) } else { None };
+    let fifo = if fifo { Some(crate::vfs_fifo::FifoWaits::new()?) } else { None };
+    let state = Arc::new(
         OpenState {
             handle,
             creds,
             writable,
         },
         GFP_KERNEL,
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            release_handle(inode, handle);
-            return Err(e.into());
-        }
-    };
-    if writable && inode.kind() == Kind::Regular {
-        let mut wb = inode.data().writeback.lock();
-        if wb.is_none() {
-            *wb = Some(state.clone());
-        }
-    }
-    let poll = if inode.kind() == Kind::Regular && inode.data().is_pseudo() {
-        match PollSlot::new() {
-            Ok(p) => Some(p),
-            Err(e) => {
-                release_handle(inode, handle);
-                return Err(e);
-            }
-        }
-    } else {
-        None
-    };
-    Ok(KBox::new(
+    )?;
+    let open = KBox::new(
         Open {
-            state,
+            state: state.clone(),
             snapshot: None,
             poll,
             poll_handle: AtomicU64::new(NO_HANDLE),
+            fifo,
         },
         GFP_KERNEL,
-    )?)
+    )?;
+    // Last: nothing fails after this.
+    if writable && inode.kind() == Kind::Regular {
+        let mut wb = inode.data().writeback.lock();
+        if wb.is_none() {
+            *wb = Some(state);
+        }
+    }
+    Ok(open)
 }
 
 /// `open(O_CREAT)` of a name not known to exist: `Create` makes and opens
@@ -285,7 +289,7 @@ pub(crate) fn create_open(
     Ok(Created::Opened(inode, open))
 }
 
-fn release_handle(inode: &Inode<Qtfs>, handle: u64) {
+pub(crate) fn release_handle(inode: &Inode<Qtfs>, handle: u64) {
     if handle == NO_HANDLE {
         return;
     }
@@ -298,6 +302,9 @@ pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
     if let Some(slot) = open.poll.as_ref() {
         crate::poll::release(info(inode), slot);
     }
+    if let Some(waits) = open.fifo.as_ref() {
+        waits.release(info(inode));
+    }
     release_handle(inode, open.poll_handle.load(Ordering::Acquire));
     if open.state.writable && inode.kind() == Kind::Regular {
         // Mapped pages dirtied through this open go back with its handle.
@@ -308,7 +315,13 @@ pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
             *wb = None;
         }
     }
-    release_handle(inode, open.state.handle);
+    if inode.kind() == Kind::Fifo {
+        // The other end must see this close before close(2) returns (EOF
+        // for its reader, EPIPE for its writer), as with a local pipe.
+        crate::vfs_fifo::release_handle_now(inode, open.state.handle);
+    } else {
+        release_handle(inode, open.state.handle);
+    }
 }
 
 /// `close(2)`: write back what a shared mapping dirtied and report any
@@ -389,6 +402,9 @@ pub(crate) fn uses_page_cache(file: &File<Qtfs>) -> bool {
 pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     let file = io.file();
     let inode = file.inode();
+    if inode.kind() == Kind::Fifo {
+        return crate::vfs_fifo::read(io);
+    }
     let open = file.open().ok_or(EBADF)?;
     if !uncached(inode, io) {
         // The size bounds what the page cache returns: keep it current.
@@ -441,6 +457,9 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
 pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     let file = io.file();
     let inode = file.inode();
+    if inode.kind() == Kind::Fifo {
+        return crate::vfs_fifo::write(io);
+    }
     let open = file.open().ok_or(EBADF)?;
     if io.remaining() == 0 {
         return Ok(0);
@@ -604,8 +623,8 @@ pub(crate) fn fallocate(file: &File<Qtfs>, mode: u32, offset: i64, len: i64) -> 
     Ok(())
 }
 
-/// `->poll`: a pseudo file asks the HOST (`poll`); any other file is
-/// always ready, as a local regular file is.
+/// `->poll`: a pseudo file or a FIFO asks the HOST (`poll`); any other
+/// file is always ready, as a local regular file is.
 pub(crate) fn poll(file: &File<Qtfs>, table: &mut crate::kbase::vfsc::PollTable<'_>) -> u32 {
     /// `DEFAULT_POLLMASK`: `EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM`.
     const ALWAYS_READY: u32 = 0x0001 | 0x0004 | 0x0040 | 0x0100;

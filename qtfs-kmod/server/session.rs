@@ -31,7 +31,7 @@ use crate::proto::{
 };
 use crate::tables::Tables;
 use crate::ServerConfig;
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use kernel::alloc::{KVVec, KVec};
 use kernel::c_str;
 use kernel::prelude::*;
@@ -171,6 +171,9 @@ pub(crate) struct Shared {
     room: CondVar,
     /// Sends replies (and poll events).
     pub(crate) sender: Arc<Sender>,
+    /// FIFO opens waiting for the other side, at most
+    /// `MAX_BLOCKING_OPENS` (each holds a worker).
+    pub(crate) blocking_opens: AtomicUsize,
 }
 
 /// The sending half of a connection: replies of the workers and events of
@@ -414,6 +417,7 @@ fn new_shared(
             work <- kernel::new_condvar!("qtfs_server::work"),
             room <- kernel::new_condvar!("qtfs_server::room"),
             sender,
+            blocking_opens: AtomicUsize::new(0),
         }),
         GFP_KERNEL,
     )

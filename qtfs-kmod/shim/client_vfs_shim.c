@@ -222,7 +222,8 @@ loff_t qtfs_shim_inode_size(const struct inode *inode)
 
 /*
  * First set-up of a new inode (I_NEW): type, operations and, for device
- * nodes, FIFOs and sockets, the kernel's own special-file operations.
+ * nodes and sockets (and FIFOs without @fops), the kernel's own
+ * special-file operations.
  */
 void qtfs_shim_inode_init(struct inode *inode, u64 ino, unsigned int mode,
 			  u32 rdev_major, u32 rdev_minor,
@@ -233,7 +234,7 @@ void qtfs_shim_inode_init(struct inode *inode, u64 ino, unsigned int mode,
 	inode->i_ino = ino;
 	inode->i_mode = mode;
 	inode->i_op = iops;
-	if (S_ISCHR(mode) || S_ISBLK(mode) || S_ISFIFO(mode) || S_ISSOCK(mode)) {
+	if (S_ISCHR(mode) || S_ISBLK(mode) || (S_ISFIFO(mode) && !fops) || S_ISSOCK(mode)) {
 		init_special_inode(inode, mode, MKDEV(rdev_major, rdev_minor));
 		return;
 	}
@@ -450,6 +451,8 @@ unsigned int qtfs_shim_kiocb_flags(const struct kiocb *k)
 		r |= 2;
 	if (k->ki_flags & IOCB_DSYNC)
 		r |= 4;
+	if ((k->ki_flags & IOCB_NOWAIT) || (k->ki_filp->f_flags & O_NONBLOCK))
+		r |= 8;
 	return r;
 }
 

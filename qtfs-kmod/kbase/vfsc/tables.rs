@@ -168,6 +168,21 @@ impl<T: RemoteFs> Tables<T> {
             ..unsafe { core::mem::zeroed() }
         });
 
+    /// A FIFO of the HOST: no page cache, no position (the open makes it
+    /// a stream), poll through the server.
+    pub(crate) const FIFO_FOPS: SyncTable<bindings::file_operations> =
+        SyncTable(bindings::file_operations {
+            open: Some(open_cb::<T>),
+            release: Some(release_cb::<T>),
+            read_iter: Some(read_iter_cb::<T>),
+            write_iter: Some(write_iter_cb::<T>),
+            poll: Some(poll_cb::<T>),
+            splice_read: Some(bindings::copy_splice_read),
+            splice_write: Some(bindings::iter_file_splice_write),
+            // SAFETY: all-zero is a valid `file_operations`.
+            ..unsafe { core::mem::zeroed() }
+        });
+
     pub(crate) const AOPS: bindings::address_space_operations =
         bindings::address_space_operations {
             read_folio: Some(read_folio_cb::<T>),

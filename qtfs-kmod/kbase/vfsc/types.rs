@@ -264,7 +264,9 @@ pub(crate) enum Kind {
     Dir,
     Regular,
     Symlink,
-    /// A FIFO, socket or device node (the kernel's own file operations).
+    /// A FIFO: the HOST's, opened, read and written through the server.
+    Fifo,
+    /// A socket or device node (the kernel's own file operations).
     Special,
 }
 
@@ -295,6 +297,7 @@ impl<T: RemoteFs> NewInode<T> {
             Kind::Dir => (&Tables::<T>::DIR_IOPS, &Tables::<T>::DIR_FOPS.0, core::ptr::null()),
             Kind::Regular => (&Tables::<T>::FILE_IOPS, &Tables::<T>::FILE_FOPS.0, &Tables::<T>::AOPS),
             Kind::Symlink => (&Tables::<T>::SYMLINK_IOPS, core::ptr::null(), core::ptr::null()),
+            Kind::Fifo => (&Tables::<T>::SPECIAL_IOPS, &Tables::<T>::FIFO_FOPS.0, core::ptr::null()),
             Kind::Special => (&Tables::<T>::SPECIAL_IOPS, core::ptr::null(), core::ptr::null()),
         };
         let p = self.0.as_ptr();
@@ -325,6 +328,7 @@ pub(crate) fn kind_of(mode: u32) -> Kind {
         0o040000 => Kind::Dir,
         0o100000 => Kind::Regular,
         0o120000 => Kind::Symlink,
+        0o010000 => Kind::Fifo,
         _ => Kind::Special,
     }
 }
@@ -639,6 +643,15 @@ impl<T: RemoteFs> File<T> {
         unsafe { qtfs_shim_file_parent_ino(self.as_ptr()) }
     }
 
+    /// Makes it a stream (`stream_open`): no `lseek`, `pread` or
+    /// `pwrite`, and reads and writes ignore the file position, as for a
+    /// local pipe.
+    pub(crate) fn set_stream(&self) {
+        // SAFETY: valid file (invariant), being opened by our `->open`;
+        // `stream_open` only changes `f_mode` and always succeeds.
+        unsafe { bindings::stream_open(qtfs_shim_file_inode(self.as_ptr()), self.as_ptr()) };
+    }
+
     /// Reports (once per open file) a write-back error since the last check.
     pub(crate) fn check_wb_err(&self) -> Result {
         // SAFETY: valid file (invariant).
@@ -695,6 +708,12 @@ impl<'a, T: RemoteFs> Io<'a, T> {
     pub(crate) fn append(&self) -> bool {
         // SAFETY: valid kiocb (contract).
         unsafe { qtfs_shim_kiocb_flags(self.kiocb) & 2 != 0 }
+    }
+
+    /// `RWF_NOWAIT` (or an `O_NONBLOCK` file): do not wait.
+    pub(crate) fn nowait(&self) -> bool {
+        // SAFETY: valid kiocb (contract).
+        unsafe { qtfs_shim_kiocb_flags(self.kiocb) & 8 != 0 }
     }
 
     /// `O_SYNC`/`O_DSYNC` semantics.
