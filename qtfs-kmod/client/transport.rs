@@ -141,10 +141,11 @@ struct Shared {
     #[pin]
     polls: SpinLock<RBTree<u64, Arc<PollSlot>>>,
     next_poll_id: AtomicU64,
-    /// FIFO opens waiting on the server, at most `MAX_BLOCKING_OPENS`
-    /// (more would be `EBUSY`: they wait here instead).
+    /// FIFO opens waiting on the server, for reading and for writing, at
+    /// most `MAX_BLOCKING_OPENS` each (more would be `EBUSY`: they wait
+    /// here instead).
     #[pin]
-    blocking_opens: SpinLock<usize>,
+    blocking_opens: SpinLock<[usize; 2]>,
     #[pin]
     blocking_room: CondVar,
 }
@@ -183,12 +184,13 @@ impl Shared {
 }
 
 /// One of the FIFO opens that may wait on the server ([`Conn::blocking_open_slot`]).
-pub(crate) struct BlockingOpenSlot<'a>(&'a Shared);
+pub(crate) struct BlockingOpenSlot<'a>(&'a Shared, usize);
 
 impl Drop for BlockingOpenSlot<'_> {
     fn drop(&mut self) {
-        *self.0.blocking_opens.lock() -= 1;
-        self.0.blocking_room.notify_one();
+        self.0.blocking_opens.lock()[self.1] -= 1;
+        // Waiters of both directions share the queue.
+        self.0.blocking_room.notify_all();
     }
 }
 
@@ -228,7 +230,7 @@ impl Conn {
                 negotiated,
                 polls <- new_spinlock!(RBTree::new()),
                 next_poll_id: AtomicU64::new(1),
-                blocking_opens <- new_spinlock!(0),
+                blocking_opens <- new_spinlock!([0, 0]),
                 blocking_room <- new_condvar!(),
             }),
             GFP_KERNEL,
@@ -300,13 +302,14 @@ impl Conn {
         r
     }
 
-    /// A place among the FIFO opens that may wait on the server (at most
-    /// `MAX_BLOCKING_OPENS`), waited for interruptibly, as the open
-    /// itself would wait.
-    pub(crate) fn blocking_open_slot(&self) -> Result<BlockingOpenSlot<'_>> {
+    /// A place among the FIFO opens for writing (`write`) or reading
+    /// that may wait on the server (at most `MAX_BLOCKING_OPENS` each),
+    /// waited for interruptibly, as the open itself would wait.
+    pub(crate) fn blocking_open_slot(&self, write: bool) -> Result<BlockingOpenSlot<'_>> {
         let sh = &*self.shared;
+        let dir = usize::from(write);
         let mut n = sh.blocking_opens.lock();
-        while *n >= crate::proto::MAX_BLOCKING_OPENS as usize {
+        while n[dir] >= crate::proto::MAX_BLOCKING_OPENS as usize {
             if sh.dead.load(Ordering::Acquire) {
                 return Err(EIO);
             }
@@ -317,8 +320,8 @@ impl Conn {
                 return Err(ERESTARTSYS);
             }
         }
-        *n += 1;
-        Ok(BlockingOpenSlot(sh))
+        n[dir] += 1;
+        Ok(BlockingOpenSlot(sh, dir))
     }
 
     /// As [`Conn::call`], for a request that waits on the HOST for as

@@ -79,10 +79,11 @@ pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>>
         Reply::Open(o) => Ok((o.handle, o.attr)),
         _ => Err(EIO),
     };
-    let (handle, attr) = if flags.contains(OpenFlags::O_NONBLOCK) {
+    let (handle, attr) = if flags.contains(OpenFlags::O_NONBLOCK) || flags.access_mode() == 2 {
+        // These never wait on the HOST.
         info.conn.call(&creds, &req, decode)?
     } else {
-        let _slot = info.conn.blocking_open_slot()?;
+        let _slot = info.conn.blocking_open_slot(flags.access_mode() == 1)?;
         info.conn
             .call_interruptible(&creds, &req, decode, |(h, _)| release_handle(inode, h))?
     };

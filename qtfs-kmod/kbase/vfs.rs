@@ -191,6 +191,7 @@ extern "C" {
     fn qtfs_shim_statfs(p: *const RawPath, s: *mut FsStat) -> c_int;
     fn qtfs_shim_readlink(p: *const RawPath, buf: *mut c_char, len: c_int) -> c_int;
     fn qtfs_shim_file_put(f: *mut RawFile);
+    fn qtfs_shim_file_put_sync(f: *mut RawFile);
     fn qtfs_shim_file_is_dir(f: *mut RawFile) -> c_int;
     fn qtfs_shim_file_is_fifo(f: *mut RawFile) -> c_int;
     fn qtfs_shim_file_set_nonblock(f: *mut RawFile);
@@ -767,6 +768,16 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
+        if self.is_fifo() {
+            // A kernel thread's `fput` defers the release to a workqueue;
+            // a FIFO's other end must see the close (EOF, EPIPE) before
+            // the client's close returns, and a pipe's release takes only
+            // the pipe's own lock, so it is done here and now.
+            // SAFETY: as below; `__fput_sync` is for exactly this (a
+            // kernel thread that knows the release cannot deadlock).
+            unsafe { qtfs_shim_file_put_sync(self.0.as_ptr()) };
+            return;
+        }
         // SAFETY: `self.0` is owned by this value and put only here
         // (invariant); it is not used afterwards.
         unsafe { qtfs_shim_file_put(self.0.as_ptr()) };

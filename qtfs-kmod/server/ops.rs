@@ -181,8 +181,8 @@ fn time_arg(t: TimeUpdate) -> (i64, u32) {
 struct BlockingOpen<'a>(&'a AtomicUsize);
 
 impl<'a> BlockingOpen<'a> {
-    /// `EBUSY` when `MAX_BLOCKING_OPENS` already wait: the rest of the
-    /// session's workers stay free for other requests.
+    /// `EBUSY` when `MAX_BLOCKING_OPENS` of this direction already wait:
+    /// the rest of the session's workers stay free for other requests.
     fn enter(count: &'a AtomicUsize) -> Result<Self, Errno> {
         let max = crate::proto::MAX_BLOCKING_OPENS as usize;
         count
@@ -361,8 +361,11 @@ where
             // `Cancel` interrupts it); afterwards its reads and writes
             // never hold a worker: they answer `EAGAIN` and the client
             // waits for a poll event (docs/proc.md, "FIFOs").
-            let _waiting = if n.path.is_fifo() && !o.flags.contains(OpenFlags::O_NONBLOCK) {
-                Some(BlockingOpen::enter(&ctx.shared.blocking_opens)?)
+            // (`O_RDWR` never waits.)
+            let mode = o.flags.access_mode();
+            let waits = n.path.is_fifo() && !o.flags.contains(OpenFlags::O_NONBLOCK) && mode < 2;
+            let _waiting = if waits {
+                Some(BlockingOpen::enter(&ctx.shared.blocking_opens[mode as usize])?)
             } else {
                 None
             };

@@ -106,6 +106,7 @@ int qtfs_shim_path_is_fifo(const struct path *p);
 int qtfs_shim_statfs(const struct path *p, struct qtfs_shim_statfs *s);
 int qtfs_shim_readlink(const struct path *p, char *buf, int len);
 void qtfs_shim_file_put(struct file *f);
+void qtfs_shim_file_put_sync(struct file *f);
 int qtfs_shim_file_is_dir(struct file *f);
 int qtfs_shim_file_is_fifo(struct file *f);
 void qtfs_shim_file_set_nonblock(struct file *f);

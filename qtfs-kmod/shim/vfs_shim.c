@@ -216,6 +216,11 @@ void qtfs_shim_file_put(struct file *f)
 	fput(f);
 }
 
+void qtfs_shim_file_put_sync(struct file *f)
+{
+	__fput_sync(f);
+}
+
 int qtfs_shim_file_is_dir(struct file *f)
 {
 	return S_ISDIR(file_inode(f)->i_mode);

@@ -42,7 +42,10 @@ fn pattern(seed: u64, i: u64) -> u8 {
 }
 
 fn write_cmd(path: &str, bytes: u64, seed: u64) -> Result<()> {
-    let mut f = OpenOptions::new().write(true).open(path).with_context(|| format!("open {path} for writing"))?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| format!("open {path} for writing"))?;
     println!("opened");
     let mut off = 0u64;
     let mut piece = 1usize;
@@ -51,7 +54,8 @@ fn write_cmd(path: &str, bytes: u64, seed: u64) -> Result<()> {
         // the pipe's capacity.
         let n = (piece as u64).min(bytes - off) as usize;
         let buf: Vec<u8> = (0..n as u64).map(|k| pattern(seed, off + k)).collect();
-        f.write_all(&buf).with_context(|| format!("write at {off}"))?;
+        f.write_all(&buf)
+            .with_context(|| format!("write at {off}"))?;
         off += n as u64;
         piece = if piece >= 96 << 10 { 1 } else { piece * 3 + 1 };
     }
@@ -72,7 +76,12 @@ fn read_cmd(path: &str, bytes: u64, seed: u64) -> Result<()> {
         for (k, b) in buf[..n].iter().enumerate() {
             let want = pattern(seed, off + k as u64);
             if *b != want {
-                bail!("byte {} is {:#04x}, expected {:#04x}", off + k as u64, b, want);
+                bail!(
+                    "byte {} is {:#04x}, expected {:#04x}",
+                    off + k as u64,
+                    b,
+                    want
+                );
             }
         }
         off += n as u64;
@@ -86,7 +95,10 @@ fn read_cmd(path: &str, bytes: u64, seed: u64) -> Result<()> {
 
 fn echo(inp: &str, out: &str) -> Result<()> {
     let r = File::open(inp).with_context(|| format!("open {inp}"))?;
-    let mut w = OpenOptions::new().write(true).open(out).with_context(|| format!("open {out}"))?;
+    let mut w = OpenOptions::new()
+        .write(true)
+        .open(out)
+        .with_context(|| format!("open {out}"))?;
     let mut n = 0;
     for line in BufReader::new(r).lines() {
         let line = line.context("read a line")?;
@@ -135,7 +147,10 @@ impl Drop for Epoll {
 }
 
 fn ping(to: &str, from: &str, count: usize) -> Result<()> {
-    let mut w = OpenOptions::new().write(true).open(to).with_context(|| format!("open {to}"))?;
+    let mut w = OpenOptions::new()
+        .write(true)
+        .open(to)
+        .with_context(|| format!("open {to}"))?;
     let mut r = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -146,11 +161,14 @@ fn ping(to: &str, from: &str, count: usize) -> Result<()> {
     let mut buf = [0u8; 4096];
     for i in 0..count {
         let msg = format!("message {i} from the dpu\n");
-        w.write_all(msg.as_bytes()).with_context(|| format!("write message {i}"))?;
+        w.write_all(msg.as_bytes())
+            .with_context(|| format!("write message {i}"))?;
         let want = msg.to_uppercase();
         // The answer may come in pieces; an EAGAIN after a wake-up is fine.
         while got.len() < want.len() {
-            let ev = ep.wait(30_000).with_context(|| format!("waiting for answer {i}"))?;
+            let ev = ep
+                .wait(30_000)
+                .with_context(|| format!("waiting for answer {i}"))?;
             match r.read(&mut buf) {
                 Ok(0) => bail!("EOF before answer {i} (events {ev:#x})"),
                 Ok(n) => got.extend_from_slice(&buf[..n]),
@@ -160,7 +178,11 @@ fn ping(to: &str, from: &str, count: usize) -> Result<()> {
         }
         let line: Vec<u8> = got.drain(..want.len()).collect();
         if line != want.as_bytes() {
-            bail!("answer {i} is {:?}, expected {:?}", String::from_utf8_lossy(&line), want);
+            bail!(
+                "answer {i} is {:?}, expected {:?}",
+                String::from_utf8_lossy(&line),
+                want
+            );
         }
     }
     drop(w);
@@ -307,14 +329,22 @@ fn crowd(path: &str, n: usize, other: &str) -> Result<()> {
     }
     let t = Instant::now();
     for i in 0..20 {
-        std::fs::read(other).with_context(|| format!("read {other} ({i}) while {n} opens block"))?;
+        std::fs::read(other)
+            .with_context(|| format!("read {other} ({i}) while {n} opens block"))?;
     }
     let busy_ms = t.elapsed().as_millis();
-    let _w = OpenOptions::new().write(true).open(path).context("the writer's open")?;
+    let _w = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .context("the writer's open")?;
     for t in threads {
-        t.join().map_err(|_| anyhow::anyhow!("a reader panicked"))??;
+        t.join()
+            .map_err(|_| anyhow::anyhow!("a reader panicked"))??;
     }
-    println!("crowd readers={} other_reads=20 other_ms={busy_ms}", opened.load(Ordering::SeqCst));
+    println!(
+        "crowd readers={} other_reads=20 other_ms={busy_ms}",
+        opened.load(Ordering::SeqCst)
+    );
     Ok(())
 }
 

@@ -53,7 +53,7 @@ kill -9 $RD
 finished $RD 10; [ $? = 137 ] || fail "the killed open did not end within 10 s"
 ok "EINTR from a signal handler without SA_RESTART; SIGKILL ends a blocked open"
 
-step "20 blocked opens (the server lets 16 wait) do not stall other requests"
+step "20 blocked opens (the server lets 8 readers wait) do not stall other requests"
 out=$($T crowd $X/crowd 20 $X/plain) || fail "crowd: $out"
 echo "    $out"
 ok "other requests went on; every open returned once a writer came"
