@@ -50,6 +50,8 @@ pub(crate) struct Open {
     poll_handle: AtomicU64,
     /// A FIFO's blocked readers and writers wait here.
     pub(crate) fifo: Option<crate::vfs_fifo::FifoWaits>,
+    /// The directory a made directory lists (`vfs_proc`).
+    pub(crate) local_dir: Option<crate::kbase::vfsc::LocalDir>,
 }
 
 struct Snapshot {
@@ -86,6 +88,13 @@ pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>>
         return crate::vfs_fifo::open(inode, file);
     }
     let creds = Creds::current();
+    if inode.data().spliced.is_some() {
+        // The caller's own directory made here: nothing on the server.
+        let local_dir = Some(crate::vfs_proc::open_own_dir(inode)?);
+        let mut open = open_state(inode, NO_HANDLE, creds, false)?;
+        open.local_dir = local_dir;
+        return Ok(open);
+    }
     let mut bits = file.flags() & PASSED_FLAGS;
     if inode.kind() == Kind::Dir {
         bits = 0o200000;
@@ -168,6 +177,7 @@ fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<
                 poll: Some(PollSlot::new()?),
                 poll_handle: AtomicU64::new(NO_HANDLE),
                 fifo: None,
+                local_dir: None,
             },
             GFP_KERNEL,
         )?
@@ -230,6 +240,7 @@ fn open_state(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) ->
             poll,
             poll_handle: AtomicU64::new(NO_HANDLE),
             fifo,
+            local_dir: None,
         },
         GFP_KERNEL,
     )?;

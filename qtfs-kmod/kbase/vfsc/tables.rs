@@ -119,6 +119,14 @@ impl<T: RemoteFs> Tables<T> {
         ..unsafe { core::mem::zeroed() }
     };
 
+    /// A directory the file system makes itself (`finish_made_dir`).
+    pub(crate) const MADE_DIR_IOPS: bindings::inode_operations = bindings::inode_operations {
+        lookup: Some(lookup_cb::<T>),
+        getattr: Some(getattr_cb::<T>),
+        // SAFETY: as above.
+        ..unsafe { core::mem::zeroed() }
+    };
+
     pub(crate) const FILE_IOPS: bindings::inode_operations = bindings::inode_operations {
         setattr: Some(setattr_cb::<T>),
         getattr: Some(getattr_cb::<T>),
@@ -599,8 +607,9 @@ unsafe extern "C" fn get_link_cb<T: RemoteFs>(
     if d.is_null() {
         return crate::kbase::errno::err_ptr::<c_char>(crate::kbase::errno::echild()) as *const c_char;
     }
-    // SAFETY: per the contract.
-    let target = match T::get_link(unsafe { Inode::from_raw(inode) }) {
+    // SAFETY: per the contract (not in RCU walk, so `d` is the link's
+    // dentry, referenced by the walk).
+    let target = match T::get_link(unsafe { Inode::from_raw(inode) }, unsafe { Dentry::from_raw(d) }) {
         Ok(t) => t,
         Err(e) => return crate::kbase::errno::err_ptr::<c_char>(e) as *const c_char,
     };

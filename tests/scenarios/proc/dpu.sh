@@ -60,6 +60,30 @@ grep -qx "pid_stat=$me" /tmp/who || fail "<caller pid>/stat is not the caller's"
 [ "$(cat $HP/self/comm)" = cat ] || fail "self/comm of cat: $(cat $HP/self/comm)"
 ok "spliced"
 
+step "a rule inside the caller's own directory: self/mountinfo is the HOST's pid 1's"
+HP2=/mnt/hp2
+mkdir -p $HP2
+mount -t qtfs -o proc,splice=self/mountinfo:link=../1/mountinfo /proc $HP2 || fail "mount with self/mountinfo"
+grep " $HP2 " /proc/mounts | grep -q 'splice={pid}/mountinfo:link=../1/mountinfo' || fail "the rule is not in /proc/mounts"
+[ "$(md5sum < $HP2/self/mountinfo | cut -d' ' -f1)" = "$(expect mountinfo1)" ] \
+    || fail "self/mountinfo is not the HOST's /proc/1/mountinfo"
+[ "$(md5sum < $HP2/self/mountinfo | cut -d' ' -f1)" != "$(md5sum < /proc/self/mountinfo | cut -d' ' -f1)" ] \
+    || fail "the DPU's and the HOST's mount tables are the same: the check proves nothing"
+qtfs-proctool whoami $HP2 > /tmp/who2 || fail "whoami on the second mount: $(cat /tmp/who2)"
+me=$(sed -n 's/^pid=//p' /tmp/who2)
+grep -qx "self_stat=$me" /tmp/who2 || fail "self/stat is not the caller's under the made directory: $(cat /tmp/who2)"
+grep -qx "pid_stat=$me" /tmp/who2 || fail "<caller pid>/stat is not the caller's under the made directory"
+[ "$(cat $HP2/self/comm)" = cat ] || fail "self/comm of cat: $(cat $HP2/self/comm)"
+[ "$(readlink $HP2/self/exe)" = "$(readlink /proc/self/exe)" ] || fail "readlink self/exe: $(readlink $HP2/self/exe)"
+[ "$(readlink $HP2/self/cwd)" = "$(pwd)" ] || fail "readlink self/cwd: $(readlink $HP2/self/cwd)"
+ls $HP2/self/ > /tmp/ls-self || fail "ls self/"
+for n in status mountinfo fd exe cgroup; do grep -qx $n /tmp/ls-self || fail "ls self/ lacks $n: $(cat /tmp/ls-self | tr '\n' ' ')"; done
+ls $HP2/self/fd/ | grep -qx 0 || fail "self/fd/ through the made directory"
+touch $HP2/self/x 2>/dev/null && fail "created a file in the made directory"
+[ "$(cat $HP2/1/comm)" = "$(cat $HP/1/comm)" ] || fail "the HOST's pid 1 through the second mount"
+umount $HP2 || fail "umount $HP2"
+ok "self/mountinfo is the HOST's; the rest of self/ the DPU's (exe and cwd read as locally; listing; fd/)"
+
 step "cgroups: mkdir, limits, a write error, moving a HOST process"
 [ "$(cat $HC/cgroup.controllers)" = "$(expect controllers)" ] || fail "cgroup.controllers"
 mkdir $HC/qtfs-test || fail "mkdir of a cgroup"

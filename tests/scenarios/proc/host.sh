@@ -26,6 +26,7 @@ SLEEPER=$!
     echo "filesystems $(md5sum < /proc/filesystems | cut -d' ' -f1)"
     echo "controllers $(cat $CGROOT/cgroup.controllers)"
     echo "hostpids $(ls /proc | grep -cE '^[0-9]+$')"
+    echo "mountinfo1 $(md5sum < /proc/1/mountinfo | cut -d' ' -f1)"
 } > $EXPORT/expected
 cat $EXPORT/expected | sed 's/^/    /'
 qtfs-proctool stat-rate /proc 3 | sed 's/^/    local on the HOST: /'
