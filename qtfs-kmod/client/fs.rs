@@ -93,8 +93,8 @@ impl RemoteFs for Qtfs {
     fn getattr(inode: &Inode<Self>, mask: u32, flags: u32) -> Result {
         vfs_inode::getattr(inode, mask, flags)
     }
-    fn get_link(inode: &Inode<Self>) -> Result<KVec<u8>> {
-        vfs_inode::get_link(inode)
+    fn get_link(inode: &Inode<Self>, d: &Dentry<Self>) -> Result<KVec<u8>> {
+        vfs_inode::get_link(inode, d)
     }
     fn open(inode: &Inode<Self>, file: &File<Self>) -> Result<KBox<Open>> {
         vfs_file::open(inode, file)

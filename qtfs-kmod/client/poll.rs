@@ -13,9 +13,16 @@
 use crate::kbase::vfsc::{PollTable, WaitQueue};
 use crate::proto::{PollEvents, PollRegisterRequest, Reply, Request};
 use crate::transport::{Conn, Creds};
+use kernel::error::code::{EIO, ERESTARTSYS};
+use kernel::new_condvar;
 use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::{Arc, CondVar, CondVarTimeoutResult, SpinLock};
+use kernel::time::msecs_to_jiffies;
+
+/// Longest single sleep of a blocked FIFO read or write between checks
+/// of the connection (an event or a signal ends it at once).
+const IO_WAIT_SLICE_MS: u32 = 1000;
 
 /// What `->poll` returns when the server cannot be asked.
 pub(crate) const POLL_FAILED: u32 = PollEvents::POLLERR.bits() | PollEvents::POLLHUP.bits();
@@ -25,6 +32,9 @@ pub(crate) const POLL_FAILED: u32 = PollEvents::POLLERR.bits() | PollEvents::POL
 pub(crate) struct PollSlot {
     /// Where pollers of the file wait.
     pub(crate) waitq: WaitQueue,
+    /// Where tasks blocked in a FIFO read or write wait ([`wait_for`]).
+    #[pin]
+    blocked: CondVar,
     #[pin]
     state: SpinLock<SlotState>,
 }
@@ -42,6 +52,7 @@ impl PollSlot {
         Arc::pin_init(
             pin_init!(PollSlot {
                 waitq,
+                blocked <- new_condvar!(),
                 state <- new_spinlock!(SlotState { active: 0, ready: 0 }),
             }),
             GFP_KERNEL,
@@ -59,6 +70,7 @@ impl PollSlot {
             st.active = 0;
             st.ready |= revents;
         }
+        self.blocked.notify_all();
         self.waitq.wake(revents);
     }
 
@@ -134,6 +146,85 @@ pub(crate) fn release(slot: &PollSlot) {
         // were all ended when it died).
         if let Ok(conn) = crate::client::live() {
             conn.remove_poll(id);
+        }
+    }
+}
+
+/// Waits until the HOST reports one of `events` on `handle` (a blocked
+/// FIFO read or write, each direction with its own slot); the events, 0
+/// when another waiter of the slot took them (the caller just tries
+/// again). Any signal ends the wait with `ERESTARTSYS`, as a local pipe's
+/// does; the registration then stays for the next wait. A lost
+/// connection wakes it (`POLLERR|POLLHUP`), so it never outlives the
+/// connection.
+pub(crate) fn wait_for(
+    conn: &Conn,
+    slot: &Arc<PollSlot>,
+    handle: u64,
+    creds: &Creds,
+    events: PollEvents,
+) -> Result<u32> {
+    let id = {
+        let mut st = slot.state.lock();
+        if st.ready != 0 {
+            return Ok(core::mem::replace(&mut st.ready, 0));
+        }
+        if st.active == 0 {
+            st.active = conn.new_poll_id();
+            st.active
+        } else {
+            // Another task of this open file registered already.
+            0
+        }
+    };
+    if id != 0 {
+        let clear = || {
+            conn.remove_poll(id);
+            let mut st = slot.state.lock();
+            if st.active == id {
+                st.active = 0;
+            }
+        };
+        if conn.add_poll(id, slot.clone()).is_err() {
+            clear();
+            return Err(EIO);
+        }
+        let r = conn.call(
+            creds,
+            &Request::PollRegister(PollRegisterRequest {
+                handle,
+                poll_id: id,
+                events,
+            }),
+            |r| match r {
+                Reply::PollRegister(p) => Ok(p.revents.bits()),
+                _ => Err(EIO),
+            },
+        );
+        match r {
+            Ok(0) => {}
+            Ok(revents) => {
+                clear();
+                return Ok(revents | core::mem::replace(&mut slot.state.lock().ready, 0));
+            }
+            Err(e) => {
+                clear();
+                return Err(e);
+            }
+        }
+    }
+    let mut st = slot.state.lock();
+    loop {
+        if st.ready != 0 {
+            return Ok(core::mem::replace(&mut st.ready, 0));
+        }
+        if st.active == 0 {
+            return Ok(0);
+        }
+        match slot.blocked.wait_interruptible_timeout(&mut st, msecs_to_jiffies(IO_WAIT_SLICE_MS)) {
+            CondVarTimeoutResult::Signal { .. } => return Err(ERESTARTSYS),
+            _ if conn.is_dead() => return Err(EIO),
+            _ => {}
         }
     }
 }

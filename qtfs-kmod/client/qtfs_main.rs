@@ -24,6 +24,7 @@ mod proto;
 mod transport;
 mod vfs_dentry;
 mod vfs_dir;
+mod vfs_fifo;
 mod vfs_file;
 mod vfs_inode;
 mod vfs_proc;

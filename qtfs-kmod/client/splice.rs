@@ -7,13 +7,20 @@
 //!
 //! A rule is `name:action`. `name` is a name at the mount's root, or
 //! `{pid}`, which matches the caller's own thread-group id (its pid as
-//! `getpid()` gives it). Actions:
+//! `getpid()` gives it), or `{pid}/<name>` (also written `self/<name>`,
+//! as `self` links to `{pid}`): a name in the caller's own directory.
+//! With such rules the caller's own directory is made here (its other
+//! names stand for the DPU's `<localproc>/<pid>/<name>`, its listing is
+//! the DPU's), so one entry can go elsewhere, e.g.
+//! `self/mountinfo:link=../1/mountinfo` for the HOST's mount table.
+//! Actions:
 //! - `local`: a symlink to the same name in the DPU's procfs
 //!   (`<localproc>/<name>`);
 //! - `link=<template>`: a symlink to `<template>`, in which `{pid}`,
 //!   `{tid}` and `{localproc}` are replaced by the caller's thread-group
 //!   id, thread id and the DPU's procfs path;
-//! - `host`: the HOST's entry (undoes a default rule).
+//! - `host`: the HOST's entry (undoes a default rule; not for names in
+//!   the caller's own directory).
 //!
 //! `-o proc` starts from the defaults `self:link={pid}`,
 //! `thread-self:link={pid}/task/{tid}` and `{pid}:local`, so that an
@@ -81,7 +88,8 @@ pub(crate) struct Rule {
 /// Why a splice option was refused.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum SpliceError {
-    /// Not `name:action`, or a name with `/`, `.` or `..`.
+    /// Not `name:action`, or a name with `.` or `..`, or with `/` other
+    /// than one after `{pid}` (or `self`), or `host` for such a name.
     BadRule,
     /// An action other than `local`, `host`, `link=...`.
     BadAction,
@@ -94,7 +102,9 @@ pub(crate) enum SpliceError {
 impl SpliceError {
     pub(crate) fn why(self) -> &'static str {
         match self {
-            SpliceError::BadRule => "a rule is <name>:<action>, name a single component or {pid}",
+            SpliceError::BadRule => {
+                "a rule is <name>:<action>, name a single component, {pid} or {pid}/<component> (not host)"
+            }
             SpliceError::BadAction => "the action is local, host or link=<template>",
             SpliceError::BadPath => "an absolute path (localproc) or template of at most 255 bytes",
             SpliceError::TooMany => "at most 16 splice rules",
@@ -116,6 +126,8 @@ pub(crate) struct Splice {
 
 /// The name that matches the caller's thread-group id.
 const CALLER_PID: &[u8] = b"{pid}";
+/// The prefix of a rule for a name in the caller's own directory.
+const IN_CALLER_DIR: &[u8] = b"{pid}/";
 
 impl Default for Splice {
     fn default() -> Self {
@@ -185,11 +197,55 @@ impl Splice {
     pub(crate) fn add(&mut self, rule: &[u8]) -> Result<(), SpliceError> {
         let colon = rule.iter().position(|&c| c == b':').ok_or(SpliceError::BadRule)?;
         let (name, action) = (&rule[..colon], &rule[colon + 1..]);
-        if !valid_name(name) {
+        let action = parse_action(action)?;
+        let inner = name.strip_prefix(IN_CALLER_DIR).or_else(|| name.strip_prefix(&b"self/"[..]));
+        let Some(inner) = inner else {
+            if !valid_name(name) {
+                return Err(SpliceError::BadRule);
+            }
+            return self.set(name, action);
+        };
+        if !valid_name(inner) || action == Action::Host {
             return Err(SpliceError::BadRule);
         }
-        let action = parse_action(action)?;
-        self.set(name, action)
+        let mut full = Bytes::<MAX_NAME>::empty();
+        if !(full.push(IN_CALLER_DIR) && full.push(inner)) {
+            return Err(SpliceError::BadRule);
+        }
+        self.set(full.as_bytes(), action)
+    }
+
+    /// Whether some rule is for a name in the caller's own directory (so
+    /// that directory is made here while the `{pid}` rule is `local`).
+    pub(crate) fn splits_caller_dir(&self) -> bool {
+        let local_pid = self
+            .index_of(CALLER_PID)
+            .is_some_and(|i| self.rules[i].is_some_and(|r| r.action == Action::Local));
+        local_pid && self.rules().any(|(_, r)| r.name.as_bytes().starts_with(IN_CALLER_DIR))
+    }
+
+    /// Whether rule `index` (the one that took a name at the root) makes
+    /// the caller's own directory here ([`Self::splits_caller_dir`]).
+    pub(crate) fn makes_caller_dir(&self, index: usize) -> bool {
+        self.index_of(CALLER_PID) == Some(index) && self.splits_caller_dir()
+    }
+
+    /// The rule for `name` in the caller's own directory, if any.
+    pub(crate) fn rule_in_caller_dir(&self, name: &[u8]) -> Option<usize> {
+        self.rules().find_map(|(i, r)| (r.name.as_bytes().strip_prefix(IN_CALLER_DIR) == Some(name)).then_some(i))
+    }
+
+    /// What a name without a rule in the caller's own directory stands
+    /// for: `<localproc>/<tgid>/<name>`.
+    pub(crate) fn in_local_dir(&self, tgid: u32, name: &[u8]) -> Option<Bytes<MAX_TARGET>> {
+        let mut out = Bytes::<MAX_TARGET>::empty();
+        let mut digits = [0u8; 10];
+        let ok = out.push(self.local_proc.as_bytes())
+            && out.push(b"/")
+            && out.push(decimal(tgid, &mut digits))
+            && out.push(b"/")
+            && out.push(name);
+        ok.then_some(out)
     }
 
     fn index_of(&self, name: &[u8]) -> Option<usize> {
@@ -244,6 +300,13 @@ impl Splice {
         let rule = self.rules.get(index).copied().flatten()?;
         let mut out = Bytes::<MAX_TARGET>::empty();
         let mut digits = [0u8; 10];
+        if let Some(inner) = rule.name.as_bytes().strip_prefix(IN_CALLER_DIR) {
+            return match rule.action {
+                Action::Local => self.in_local_dir(tgid, inner),
+                Action::Link(t) => self.expand(t.as_bytes(), tgid, tid, &mut out).map(|_| out),
+                Action::Host => None,
+            };
+        }
         let name = match rule.name.as_bytes() {
             CALLER_PID => decimal(tgid, &mut digits),
             n => n,
@@ -337,6 +400,32 @@ mod tests {
         s.add(b"net:host").unwrap();
         assert_eq!(target(&s, b"net", 9, 9), None);
         assert_eq!(s.rules().count(), 5);
+    }
+
+    #[test]
+    fn rules_in_the_callers_own_directory() {
+        let mut s = Splice::default();
+        s.enable().unwrap();
+        assert!(!s.splits_caller_dir());
+        s.add(b"self/mountinfo:link=../1/mountinfo").unwrap();
+        s.add(b"{pid}/cgroup:local").unwrap();
+        assert!(s.splits_caller_dir());
+        let m = s.rule_in_caller_dir(b"mountinfo").unwrap();
+        assert_eq!(s.target(m, 412, 415).unwrap().as_bytes(), b"../1/mountinfo");
+        let c = s.rule_in_caller_dir(b"cgroup").unwrap();
+        assert_eq!(s.target(c, 412, 415).unwrap().as_bytes(), b"/proc/412/cgroup");
+        assert_eq!(s.rule_in_caller_dir(b"status"), None);
+        assert_eq!(s.in_local_dir(412, b"status").unwrap().as_bytes(), b"/proc/412/status");
+        // They are not rules of the root.
+        assert_eq!(s.rule_for(b"mountinfo", 412), None);
+        // Only while the caller's directory is the DPU's.
+        s.add(b"{pid}:host").unwrap();
+        assert!(!s.splits_caller_dir());
+        // Refused: host, deeper names, other directories.
+        assert_eq!(s.add(b"self/mountinfo:host"), Err(SpliceError::BadRule));
+        assert_eq!(s.add(b"self/a/b:local"), Err(SpliceError::BadRule));
+        assert_eq!(s.add(b"self/..:local"), Err(SpliceError::BadRule));
+        assert_eq!(s.add(b"1/mountinfo:local"), Err(SpliceError::BadRule));
     }
 
     #[test]

@@ -41,12 +41,14 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kernel::alloc::KVVec;
 use kernel::c_str;
 use crate::kbase::errno::{eproto, etimedout};
-use kernel::error::code::{EINTR, EIO, ENOMEM};
+use kernel::error::code::{EINTR, EIO, ENOMEM, ERESTARTSYS};
 use kernel::new_mutex;
+use kernel::new_condvar;
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
-use kernel::sync::{Arc, Mutex, SpinLock};
+use kernel::sync::{Arc, CondVar, CondVarTimeoutResult, Mutex, SpinLock};
+use kernel::time::msecs_to_jiffies;
 
 /// What this client uses when the server offers it: xattr operations, the
 /// whole-file read of pseudo files and poll events.
@@ -58,9 +60,12 @@ const CLIENT_CAPABILITIES: Capabilities = Capabilities::XATTR
 pub(crate) const CONNECT_TIMEOUT_MS: u32 = 5000;
 /// Longest wait for each handshake reply.
 pub(crate) const HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
-/// Longest wait for a reply. A request that blocks on the HOST longer
-/// (a FIFO with no writer) fails with `etimedout()`.
+/// Longest wait for a reply (except a FIFO open's: see
+/// [`Conn::call_interruptible`]).
 pub(crate) const REQUEST_TIMEOUT_MS: u32 = 60_000;
+/// Longest wait for the server's answer to the `Cancel` of an
+/// interrupted FIFO open (the server interrupts its worker at once).
+const CANCEL_GRACE_MS: u32 = 5000;
 /// Longest single wait for buffer space when sending (in practice
 /// [`USER_TIMEOUT_MS`] ends it first on a dead link).
 const SEND_TIMEOUT_MS: u32 = 30_000;
@@ -135,6 +140,14 @@ struct Call {
     state: SpinLock<CallState>,
 }
 
+/// How a caller waits for its reply.
+enum Wait<'a> {
+    /// Killably, at most [`REQUEST_TIMEOUT_MS`].
+    Bounded,
+    /// Until the reply or a signal (then set to true).
+    UntilSignal(&'a mut bool),
+}
+
 /// What the receive thread and the callers share.
 #[pin_data]
 struct Shared {
@@ -150,6 +163,13 @@ struct Shared {
     #[pin]
     polls: SpinLock<RBTree<u64, Arc<PollSlot>>>,
     next_poll_id: AtomicU64,
+    /// FIFO opens waiting on the server, for reading and for writing, at
+    /// most `MAX_BLOCKING_OPENS` each (more would be `EBUSY`: they wait
+    /// here instead).
+    #[pin]
+    blocking_opens: SpinLock<[usize; 2]>,
+    #[pin]
+    blocking_room: CondVar,
 }
 
 impl Shared {
@@ -182,6 +202,17 @@ impl Shared {
                 s.on_event(id, crate::poll::POLL_FAILED);
             }
         }
+    }
+}
+
+/// One of the FIFO opens that may wait on the server ([`Conn::blocking_open_slot`]).
+pub(crate) struct BlockingOpenSlot<'a>(&'a Shared, usize);
+
+impl Drop for BlockingOpenSlot<'_> {
+    fn drop(&mut self) {
+        self.0.blocking_opens.lock()[self.1] -= 1;
+        // Waiters of both directions share the queue.
+        self.0.blocking_room.notify_all();
     }
 }
 
@@ -225,6 +256,8 @@ impl Conn {
                 negotiated,
                 polls <- new_spinlock!(RBTree::new()),
                 next_poll_id: AtomicU64::new(1),
+                blocking_opens <- new_spinlock!([0, 0]),
+                blocking_room <- new_condvar!(),
             }),
             GFP_KERNEL,
         )?;
@@ -302,11 +335,71 @@ impl Conn {
         r
     }
 
+    /// A place among the FIFO opens for writing (`write`) or reading
+    /// that may wait on the server (at most `MAX_BLOCKING_OPENS` each),
+    /// waited for interruptibly, as the open itself would wait.
+    pub(crate) fn blocking_open_slot(&self, write: bool) -> Result<BlockingOpenSlot<'_>> {
+        let sh = &*self.shared;
+        let dir = usize::from(write);
+        let mut n = sh.blocking_opens.lock();
+        while n[dir] >= crate::proto::MAX_BLOCKING_OPENS as usize {
+            if sh.dead.load(Ordering::Acquire) {
+                return Err(EIO);
+            }
+            let r = sh
+                .blocking_room
+                .wait_interruptible_timeout(&mut n, msecs_to_jiffies(RECV_WAIT_MS));
+            if matches!(r, CondVarTimeoutResult::Signal { .. }) {
+                return Err(ERESTARTSYS);
+            }
+        }
+        n[dir] += 1;
+        Ok(BlockingOpenSlot(sh, dir))
+    }
+
+    /// As [`Conn::call`], for a request that waits on the HOST for as
+    /// long as it would locally (a FIFO open waiting for the other side):
+    /// no time limit while the connection lives, and any signal ends the
+    /// wait. The server is then sent a `Cancel` and its answer awaited
+    /// (killably, at most [`CANCEL_GRACE_MS`]); if the request succeeded
+    /// after all, `undo` gets the result to give back what it made. The
+    /// caller gets `ERESTARTSYS` (the system call restarts or fails with
+    /// `EINTR`, as after a local interrupted open).
+    pub(crate) fn call_interruptible<R>(
+        &self,
+        creds: &Creds,
+        req: &Request<'_>,
+        f: impl FnOnce(&Reply<'_>) -> Result<R>,
+        undo: impl FnOnce(R),
+    ) -> Result<R> {
+        let started = crate::kbase::sys::monotonic_ns();
+        let mut interrupted = false;
+        let r = self.round_trip_waiting(creds, req, f, Wait::UntilSignal(&mut interrupted));
+        STATS.record(req.opcode().to_u16(), crate::kbase::sys::monotonic_ns() - started, r.is_ok());
+        if interrupted {
+            if let Ok(v) = r {
+                undo(v);
+            }
+            return Err(ERESTARTSYS);
+        }
+        r
+    }
+
     fn round_trip<R>(
         &self,
         creds: &Creds,
         req: &Request<'_>,
         f: impl FnOnce(&Reply<'_>) -> Result<R>,
+    ) -> Result<R> {
+        self.round_trip_waiting(creds, req, f, Wait::Bounded)
+    }
+
+    fn round_trip_waiting<R>(
+        &self,
+        creds: &Creds,
+        req: &Request<'_>,
+        f: impl FnOnce(&Reply<'_>) -> Result<R>,
+        wait: Wait<'_>,
     ) -> Result<R> {
         let _nofs = NoFs::enter();
         let sh = &*self.shared;
@@ -333,16 +426,37 @@ impl Conn {
             return Err(e);
         }
         drop(frame);
-        match call.done.wait_killable(REQUEST_TIMEOUT_MS) {
-            WaitEnd::Done => {}
-            end => {
-                let still_waiting = sh.calls.lock().remove(&id).is_some();
-                if still_waiting {
-                    self.cancel(id);
-                    return Err(if end == WaitEnd::Killed { EINTR } else { etimedout() });
+        match wait {
+            Wait::Bounded => match call.done.wait_killable(REQUEST_TIMEOUT_MS) {
+                WaitEnd::Done => {}
+                end => {
+                    let still_waiting = sh.calls.lock().remove(&id).is_some();
+                    if still_waiting {
+                        self.cancel(id);
+                        return Err(if end == WaitEnd::Killed { EINTR } else { etimedout() });
+                    }
+                    // The reply raced with the timeout: use it.
                 }
-                // The reply raced with the timeout: use it.
-            }
+            },
+            Wait::UntilSignal(interrupted) => loop {
+                // A dead connection completes every call (`fail_all`).
+                match call.done.wait_interruptible(RECV_WAIT_MS) {
+                    WaitEnd::Done => break,
+                    WaitEnd::TimedOut => continue,
+                    WaitEnd::Killed => {
+                        *interrupted = true;
+                        self.cancel(id);
+                        if call.done.wait_killable(CANCEL_GRACE_MS) != WaitEnd::Done
+                            && sh.calls.lock().remove(&id).is_some()
+                        {
+                            // No answer: whatever it made on the server
+                            // stays there until the session ends.
+                            return Err(ERESTARTSYS);
+                        }
+                        break;
+                    }
+                }
+            },
         }
         let (header, body) = {
             let mut st = call.state.lock();

@@ -18,6 +18,9 @@ const READDIR_BYTES: u32 = 32 << 10;
 
 pub(crate) fn iterate(file: &File<Qtfs>, ctx: &mut DirContext<'_>) -> Result {
     let open = file.open().ok_or(EBADF)?;
+    if let Some(dir) = open.local_dir.as_ref() {
+        return crate::vfs_proc::list_own_dir(dir, ctx);
+    }
     let inode = file.inode();
     if ctx.pos() == 0 {
         if !ctx.emit(b".", inode.ino(), 4) {

@@ -60,6 +60,10 @@ pub(crate) struct Open {
     /// through it, so that the HOST sees them on the open file it polls
     /// (kernfs re-arms its event on read).
     poll_handle: Pin<KBox<HandleSlot>>,
+    /// A FIFO's blocked readers and writers wait here.
+    pub(crate) fifo: Option<crate::vfs_fifo::FifoWaits>,
+    /// The directory a made directory lists (`vfs_proc`).
+    pub(crate) local_dir: Option<crate::kbase::vfsc::LocalDir>,
 }
 
 struct Snapshot {
@@ -81,7 +85,7 @@ const SNAPSHOT_MAX: u32 = 128 << 10;
 /// The open flags the server is told: access mode and the ones that
 /// change what the HOST's file does. `O_CREAT`, `O_EXCL` and `O_TRUNC` were
 /// already handled by `->create` and `->setattr`.
-const PASSED_FLAGS: u32 = 0o3 | 0o2000 | 0o4000 | 0o10000 | 0o4000000 | 0o200000 | 0o1000000;
+pub(crate) const PASSED_FLAGS: u32 = 0o3 | 0o2000 | 0o4000 | 0o10000 | 0o4000000 | 0o200000 | 0o1000000;
 
 fn info(i: &Inode<Qtfs>) -> &SuperInfo {
     i.sb().info()
@@ -94,6 +98,12 @@ pub(crate) fn handle_in(inode: &Inode<Qtfs>, state: &OpenState, conn: &Conn) -> 
     let h = state.handle.get();
     if h.id == NO_HANDLE || h.generation == conn.generation() {
         return Ok(h.id);
+    }
+    if inode.kind() == Kind::Fifo {
+        // The HOST's end of the pipe closed with the old session (its
+        // peer saw EOF or EPIPE): opening it again would be another pipe
+        // conversation, not this one.
+        return Err(EIO);
     }
     reopen(inode, state, conn)
 }
@@ -132,7 +142,7 @@ fn reopen(inode: &Inode<Qtfs>, state: &OpenState, conn: &Conn) -> Result<u64> {
 }
 
 /// Gives back a handle of `conn`'s session (no reply awaited).
-fn release_in(conn: &Conn, handle: u64) {
+pub(crate) fn release_in(conn: &Conn, handle: u64) {
     if handle != NO_HANDLE {
         conn.send_oneway(&Request::Release(ReleaseRequest { handle }));
     }
@@ -156,7 +166,26 @@ fn reopen_flags(bits: u32) -> Result<OpenFlags> {
 }
 
 pub(crate) fn open(inode: &Inode<Qtfs>, file: &File<Qtfs>) -> Result<KBox<Open>> {
+    if inode.kind() == Kind::Fifo {
+        return crate::vfs_fifo::open(inode, file);
+    }
     let creds = Creds::current();
+    if inode.data().spliced.is_some() {
+        // The caller's own directory made here: nothing on the server.
+        let local_dir = Some(crate::vfs_proc::open_own_dir(inode)?);
+        let flags = OpenFlags::from_bits(0o200000).ok_or(EINVAL)?;
+        return Ok(KBox::new(
+            Open {
+                state: OpenState::new(0, NO_HANDLE, creds, flags)?,
+                snapshot: None,
+                poll: None,
+                poll_handle: KBox::pin_init(HandleSlot::new(0, NO_HANDLE), GFP_KERNEL)?,
+                fifo: None,
+                local_dir,
+            },
+            GFP_KERNEL,
+        )?);
+    }
     let mut bits = file.flags() & PASSED_FLAGS;
     if inode.kind() == Kind::Dir {
         bits = 0o200000;
@@ -232,6 +261,8 @@ fn open_snapshot(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<
                 snapshot: None,
                 poll: Some(PollSlot::new()?),
                 poll_handle: KBox::pin_init(HandleSlot::new(0, NO_HANDLE), GFP_KERNEL)?,
+                fifo: None,
+                local_dir: None,
             },
             GFP_KERNEL,
         )?
@@ -268,7 +299,7 @@ fn open_handle(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KB
 
 /// The open state of a new handle of `conn`'s session, opened with
 /// `flags`: registered for write-back if writable.
-fn new_open(inode: &Inode<Qtfs>, conn: &Conn, handle: u64, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
+pub(crate) fn new_open(inode: &Inode<Qtfs>, conn: &Conn, handle: u64, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
     match build_open(inode, conn, handle, creds, flags) {
         Ok(open) => {
             // Registered only once nothing can fail any more (release
@@ -291,17 +322,21 @@ fn new_open(inode: &Inode<Qtfs>, conn: &Conn, handle: u64, creds: Creds, flags: 
 /// The allocations of [`new_open`].
 fn build_open(inode: &Inode<Qtfs>, conn: &Conn, handle: u64, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
     let state = OpenState::new(conn.generation(), handle, creds, flags)?;
-    let poll = if inode.kind() == Kind::Regular && inode.data().is_pseudo() {
+    let fifo = inode.kind() == Kind::Fifo;
+    let poll = if fifo || (inode.kind() == Kind::Regular && inode.data().is_pseudo()) {
         Some(PollSlot::new()?)
     } else {
         None
     };
+    let fifo = if fifo { Some(crate::vfs_fifo::FifoWaits::new()?) } else { None };
     Ok(KBox::new(
         Open {
             state,
             snapshot: None,
             poll,
             poll_handle: KBox::pin_init(HandleSlot::new(0, NO_HANDLE), GFP_KERNEL)?,
+            fifo,
+            local_dir: None,
         },
         GFP_KERNEL,
     )?)
@@ -359,6 +394,9 @@ pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
     if let Some(slot) = open.poll.as_ref() {
         crate::poll::release(slot);
     }
+    if let Some(waits) = open.fifo.as_ref() {
+        waits.release();
+    }
     release_held(open.poll_handle.get());
     if open.state.writable && inode.kind() == Kind::Regular {
         // Mapped pages dirtied through this open go back with its handle.
@@ -369,7 +407,13 @@ pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
             *wb = None;
         }
     }
-    release_held(open.state.handle.get());
+    if inode.kind() == Kind::Fifo {
+        // The other end must see this close before close(2) returns (EOF
+        // for its reader, EPIPE for its writer), as with a local pipe.
+        crate::vfs_fifo::release_now(open.state.handle.get());
+    } else {
+        release_held(open.state.handle.get());
+    }
 }
 
 /// `close(2)`: write back what a shared mapping dirtied and report any
@@ -473,6 +517,9 @@ pub(crate) fn uses_page_cache(file: &File<Qtfs>) -> bool {
 pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     let file = io.file();
     let inode = file.inode();
+    if inode.kind() == Kind::Fifo {
+        return crate::vfs_fifo::read(io);
+    }
     let open = file.open().ok_or(EBADF)?;
     if !uncached(inode, io) {
         // The size bounds what the page cache returns: keep it current.
@@ -535,6 +582,9 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
 pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     let file = io.file();
     let inode = file.inode();
+    if inode.kind() == Kind::Fifo {
+        return crate::vfs_fifo::write(io);
+    }
     let open = file.open().ok_or(EBADF)?;
     if io.remaining() == 0 {
         return Ok(0);
@@ -707,8 +757,8 @@ pub(crate) fn fallocate(file: &File<Qtfs>, mode: u32, offset: i64, len: i64) -> 
     Ok(())
 }
 
-/// `->poll`: a pseudo file asks the HOST (`poll`); any other file is
-/// always ready, as a local regular file is.
+/// `->poll`: a pseudo file or a FIFO asks the HOST (`poll`); any other
+/// file is always ready, as a local regular file is.
 pub(crate) fn poll(file: &File<Qtfs>, table: &mut crate::kbase::vfsc::PollTable<'_>) -> u32 {
     /// `DEFAULT_POLLMASK`: `EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLWRNORM`.
     const ALWAYS_READY: u32 = 0x0001 | 0x0004 | 0x0040 | 0x0100;

@@ -58,6 +58,9 @@ pub(crate) fn remote_lookup(dir: &Inode<Qtfs>, conn: &Conn, name: &[u8]) -> Resu
 }
 
 pub(crate) fn lookup(dir: &Inode<Qtfs>, d: &Dentry<Qtfs>) -> Result<Option<InodeRef<Qtfs>>> {
+    if dir.data().spliced.is_some() {
+        return Ok(Some(crate::vfs_proc::in_own_dir(dir, d.name())?));
+    }
     if let Some(rule) = crate::vfs_proc::rule_at(dir, d.name()) {
         return Ok(Some(crate::vfs_proc::spliced_inode(dir, rule)?));
     }
@@ -314,9 +317,9 @@ pub(crate) fn getattr(inode: &Inode<Qtfs>, _mask: u32, flags: u32) -> Result {
     refresh(inode, flags & AT_STATX_FORCE_SYNC != 0)
 }
 
-pub(crate) fn get_link(inode: &Inode<Qtfs>) -> Result<KVec<u8>> {
+pub(crate) fn get_link(inode: &Inode<Qtfs>, d: &Dentry<Qtfs>) -> Result<KVec<u8>> {
     if let Some(rule) = inode.data().spliced {
-        return crate::vfs_proc::target(inode, rule);
+        return crate::vfs_proc::target(inode, rule, d);
     }
     let conn = info(inode).conn()?;
     conn.call(

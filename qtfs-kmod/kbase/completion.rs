@@ -4,7 +4,8 @@
 //! The client's callers wait for their reply on one of these. The wait is
 //! `TASK_KILLABLE` (only a fatal signal ends it early, so an ordinary
 //! signal never makes a half-done remote operation look undone) and always
-//! has a timeout.
+//! has a timeout; only a FIFO open, which waits for the other side as a
+//! local one does, waits interruptibly.
 //!
 //! C header: [`include/linux/completion.h`](srctree/include/linux/completion.h)
 
@@ -24,7 +25,8 @@ pub(crate) enum WaitEnd {
     Done,
     /// The timeout ran out first.
     TimedOut,
-    /// The waiting task got a fatal signal.
+    /// The waiting task got a fatal signal (or, in an interruptible
+    /// wait, any signal).
     Killed,
 }
 
@@ -68,6 +70,20 @@ impl Completion {
         // SAFETY: `inner` is an initialised completion (type invariant);
         // the caller is a task that may sleep (process context).
         let r = unsafe { bindings::wait_for_completion_killable_timeout(self.inner.get(), jiffies) };
+        match r {
+            r if r > 0 => WaitEnd::Done,
+            0 => WaitEnd::TimedOut,
+            _ => WaitEnd::Killed,
+        }
+    }
+
+    /// Waits until done, at most `ms` milliseconds; any signal ends the
+    /// wait (for waits that are, locally too, interruptible: a FIFO open).
+    pub(crate) fn wait_interruptible(&self, ms: u32) -> WaitEnd {
+        // SAFETY: no preconditions.
+        let jiffies = unsafe { bindings::__msecs_to_jiffies(ms) };
+        // SAFETY: as in `wait_killable`.
+        let r = unsafe { bindings::wait_for_completion_interruptible_timeout(self.inner.get(), jiffies) };
         match r {
             r if r > 0 => WaitEnd::Done,
             0 => WaitEnd::TimedOut,

@@ -107,3 +107,13 @@ impl<T> Drop for GlobalGuard<T> {
         drop(self.value.take());
     }
 }
+
+/// `SIGPIPE` to the current task, as a local pipe's write with no reader
+/// sends it (`pipe_write`).
+pub(crate) fn raise_sigpipe() {
+    /// `SIGPIPE` of `include/uapi/asm-generic/signal.h`.
+    const SIGPIPE: c_int = 13;
+    // SAFETY: `get_current` returns the running task, alive for the call;
+    // `send_sig` takes the task's signal lock itself.
+    unsafe { bindings::send_sig(SIGPIPE, bindings::get_current(), 0) };
+}

@@ -187,10 +187,14 @@ extern "C" {
     fn qtfs_shim_path_free(p: *mut RawPath);
     fn qtfs_shim_path_same(a: *const RawPath, b: *const RawPath) -> c_int;
     fn qtfs_shim_getattr(p: *const RawPath, a: *mut Attr) -> c_int;
+    fn qtfs_shim_path_is_fifo(p: *const RawPath) -> c_int;
     fn qtfs_shim_statfs(p: *const RawPath, s: *mut FsStat) -> c_int;
     fn qtfs_shim_readlink(p: *const RawPath, buf: *mut c_char, len: c_int) -> c_int;
     fn qtfs_shim_file_put(f: *mut RawFile);
+    fn qtfs_shim_file_put_sync(f: *mut RawFile);
     fn qtfs_shim_file_is_dir(f: *mut RawFile) -> c_int;
+    fn qtfs_shim_file_is_fifo(f: *mut RawFile) -> c_int;
+    fn qtfs_shim_file_set_nonblock(f: *mut RawFile);
     fn qtfs_shim_read(f: *mut RawFile, buf: *mut c_void, len: usize, off: u64) -> c_long;
     fn qtfs_shim_iterate(
         f: *mut RawFile,
@@ -384,6 +388,13 @@ impl Path {
     }
 
     /// `vfs_getattr`.
+    /// Whether it names a FIFO (whose open may wait for the other side).
+    pub(crate) fn is_fifo(&self) -> bool {
+        // SAFETY: `self.0` is a valid path (invariant), whose dentry is
+        // pinned by it.
+        unsafe { qtfs_shim_path_is_fifo(self.raw()) != 0 }
+    }
+
     pub(crate) fn getattr(&self) -> Result<Attr> {
         let mut a = Attr::default();
         // SAFETY: `self.0` is a valid path (invariant); `a` is a valid
@@ -662,6 +673,20 @@ impl File {
         unsafe { qtfs_shim_file_is_dir(self.raw()) != 0 }
     }
 
+    /// Whether this is a FIFO.
+    pub(crate) fn is_fifo(&self) -> bool {
+        // SAFETY: `self.0` is a valid open file (invariant).
+        unsafe { qtfs_shim_file_is_fifo(self.raw()) != 0 }
+    }
+
+    /// From now on its reads and writes never wait (`O_NONBLOCK`, as
+    /// `fcntl(F_SETFL)` sets it).
+    pub(crate) fn set_nonblocking(&self) {
+        // SAFETY: `self.0` is a valid open file (invariant); the shim
+        // takes `f_lock` around the change, as `setfl()` does.
+        unsafe { qtfs_shim_file_set_nonblock(self.raw()) }
+    }
+
     /// The path this file was opened at.
     pub(crate) fn path(&self) -> Result<Path> {
         let mut err: c_int = 0;
@@ -743,6 +768,16 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
+        if self.is_fifo() {
+            // A kernel thread's `fput` defers the release to a workqueue;
+            // a FIFO's other end must see the close (EOF, EPIPE) before
+            // the client's close returns, and a pipe's release takes only
+            // the pipe's own lock, so it is done here and now.
+            // SAFETY: as below; `__fput_sync` is for exactly this (a
+            // kernel thread that knows the release cannot deadlock).
+            unsafe { qtfs_shim_file_put_sync(self.0.as_ptr()) };
+            return;
+        }
         // SAFETY: `self.0` is owned by this value and put only here
         // (invariant); it is not used afterwards.
         unsafe { qtfs_shim_file_put(self.0.as_ptr()) };

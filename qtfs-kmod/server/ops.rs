@@ -33,6 +33,7 @@ use crate::proto::{
 use crate::session::Shared;
 use crate::tables::{HandleRef, NodeRef};
 use kernel::alloc::{KVVec, KVec};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
@@ -173,6 +174,27 @@ fn time_arg(t: TimeUpdate) -> (i64, u32) {
         TimeUpdate::Omit => (0, UTIME_OMIT),
         TimeUpdate::Now => (0, UTIME_NOW),
         TimeUpdate::Set(t) => (t.sec, t.nsec),
+    }
+}
+
+/// One of a session's FIFO opens that may wait (counted while it does).
+struct BlockingOpen<'a>(&'a AtomicUsize);
+
+impl<'a> BlockingOpen<'a> {
+    /// `EBUSY` when `MAX_BLOCKING_OPENS` of this direction already wait:
+    /// the rest of the session's workers stay free for other requests.
+    fn enter(count: &'a AtomicUsize) -> Result<Self, Errno> {
+        let max = crate::proto::MAX_BLOCKING_OPENS as usize;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .map_err(|_| Errno::EBUSY)?;
+        Ok(BlockingOpen(count))
+    }
+}
+
+impl Drop for BlockingOpen<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -335,7 +357,22 @@ where
             }
             let flags = host_open_flags(o.flags)?;
             refuse_stale(&n.path)?;
+            // A FIFO open waits here for the other side, as locally (a
+            // `Cancel` interrupts it); afterwards its reads and writes
+            // never hold a worker: they answer `EAGAIN` and the client
+            // waits for a poll event (docs/proc.md, "FIFOs").
+            // (`O_RDWR` never waits.)
+            let mode = o.flags.access_mode();
+            let waits = n.path.is_fifo() && !o.flags.contains(OpenFlags::O_NONBLOCK) && mode < 2;
+            let _waiting = if waits {
+                Some(BlockingOpen::enter(&ctx.shared.blocking_opens[mode as usize])?)
+            } else {
+                None
+            };
             let file = n.path.open(flags).map_err(errno)?;
+            if file.is_fifo() {
+                file.set_nonblocking();
+            }
             let attr = attr_of(&n.path, &n.export)?;
             let handle = ctx.shared.tables.lock().add_handle(file, n)?;
             send(&Reply::Open(OpenReply { handle, attr }))

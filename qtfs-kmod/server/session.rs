@@ -5,7 +5,8 @@
 //! The session thread (`qtfs_srv_conn`) runs the handshake (`handshake`,
 //! bounded in time), then reads requests and queues them for its workers
 //! (`qtfs_srv_work`, [`MIN_WORKERS`] at first, one more whenever a request
-//! is queued while none is idle, at most [`MAX_WORKERS`]). At most
+//! is queued while fewer workers are idle than requests queued, at most
+//! [`MAX_WORKERS`]). At most
 //! [`MAX_IN_FLIGHT`] requests (and [`MAX_IN_FLIGHT_BYTES`] of request
 //! bodies) are queued or running per connection; at the limit the reader
 //! stops reading until a worker finishes one. Each worker decodes and
@@ -31,7 +32,7 @@ use crate::proto::{
 };
 use crate::tables::Tables;
 use crate::ServerConfig;
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use kernel::alloc::{KVVec, KVec};
 use kernel::c_str;
 use kernel::prelude::*;
@@ -171,6 +172,9 @@ pub(crate) struct Shared {
     room: CondVar,
     /// Sends replies (and poll events).
     pub(crate) sender: Arc<Sender>,
+    /// FIFO opens waiting for the other side, for reading and for
+    /// writing, at most `MAX_BLOCKING_OPENS` each (each holds a worker).
+    pub(crate) blocking_opens: [AtomicUsize; 2],
 }
 
 /// The sending half of a connection: replies of the workers and events of
@@ -414,6 +418,7 @@ fn new_shared(
             work <- kernel::new_condvar!("qtfs_server::work"),
             room <- kernel::new_condvar!("qtfs_server::room"),
             sender,
+            blocking_opens: [AtomicUsize::new(0), AtomicUsize::new(0)],
         }),
         GFP_KERNEL,
     )
@@ -479,16 +484,20 @@ fn read_requests(shared: &Arc<Shared>, workers: &mut KVec<Kthread>, stop: &StopT
             continue;
         }
         let job = Job { header, body };
-        let idle = {
+        let short = {
             let mut st = shared.state.lock();
             if st.push(job).is_err() {
                 // Not reachable: in_flight bounds the queue.
                 return End::Io(ENOMEM.to_errno());
             }
-            st.idle
+            // More queued than idle workers to take them (an idle worker
+            // woken for an earlier request still counts as idle): with
+            // the others busy, possibly blocked for long (a FIFO open),
+            // this request would wait for one of them.
+            st.queued > st.idle
         };
         shared.work.notify_one();
-        if idle == 0 {
+        if short {
             if let Err(e) = spawn_worker(shared, workers) {
                 qwarn!("cannot start a worker: error {}", e.to_errno());
             }

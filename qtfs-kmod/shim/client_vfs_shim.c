@@ -222,7 +222,8 @@ loff_t qtfs_shim_inode_size(const struct inode *inode)
 
 /*
  * First set-up of a new inode (I_NEW): type, operations and, for device
- * nodes, FIFOs and sockets, the kernel's own special-file operations.
+ * nodes and sockets (and FIFOs without @fops), the kernel's own
+ * special-file operations.
  */
 void qtfs_shim_inode_init(struct inode *inode, u64 ino, unsigned int mode,
 			  u32 rdev_major, u32 rdev_minor,
@@ -233,7 +234,7 @@ void qtfs_shim_inode_init(struct inode *inode, u64 ino, unsigned int mode,
 	inode->i_ino = ino;
 	inode->i_mode = mode;
 	inode->i_op = iops;
-	if (S_ISCHR(mode) || S_ISBLK(mode) || S_ISFIFO(mode) || S_ISSOCK(mode)) {
+	if (S_ISCHR(mode) || S_ISBLK(mode) || (S_ISFIFO(mode) && !fops) || S_ISSOCK(mode)) {
 		init_special_inode(inode, mode, MKDEV(rdev_major, rdev_minor));
 		return;
 	}
@@ -455,6 +456,8 @@ unsigned int qtfs_shim_kiocb_flags(const struct kiocb *k)
 		r |= 2;
 	if (k->ki_flags & IOCB_DSYNC)
 		r |= 4;
+	if ((k->ki_flags & IOCB_NOWAIT) || (k->ki_filp->f_flags & O_NONBLOCK))
+		r |= 8;
 	return r;
 }
 
@@ -696,4 +699,88 @@ void qtfs_shim_poll_wait(struct file *f, wait_queue_head_t *q, poll_table *pt)
 unsigned int qtfs_shim_poll_requested(poll_table *pt)
 {
 	return (__force unsigned int)poll_requested_events(pt);
+}
+
+/*
+ * The DPU's own procfs, for the caller's own directory of a `-o proc`
+ * mount with rules inside it (client/vfs_proc.rs): its listing is the
+ * DPU's, and its magic links read as the DPU's.
+ */
+
+/* Opens the DPU's directory @path for listing, as the caller (ERR_PTR). */
+struct file *qtfs_shim_local_dir_open(const char *path)
+{
+	return filp_open(path, O_RDONLY | O_DIRECTORY | O_LARGEFILE, 0);
+}
+
+void qtfs_shim_local_file_put(struct file *f)
+{
+	fput(f);
+}
+
+struct qtfs_relay_ctx {
+	struct dir_context ctx;
+	struct dir_context *to;
+	unsigned int d_type;
+};
+
+static bool qtfs_relay_actor(struct dir_context *ctx, const char *name, int len,
+			     loff_t pos, u64 ino, unsigned int d_type)
+{
+	struct qtfs_relay_ctx *r = container_of(ctx, struct qtfs_relay_ctx, ctx);
+	bool dot = (len == 1 && name[0] == '.') ||
+		   (len == 2 && name[0] == '.' && name[1] == '.');
+
+	return r->to->actor(r->to, name, len, pos, ino, dot ? d_type : r->d_type);
+}
+
+/*
+ * Lists @dir into @to from @to's position, each entry but "." and ".."
+ * with type @d_type (what our lookup makes of it); @to's position follows.
+ */
+int qtfs_shim_local_dir_relay(struct file *dir, struct dir_context *to, unsigned int d_type)
+{
+	struct qtfs_relay_ctx r = {
+		.ctx.actor = qtfs_relay_actor,
+		.ctx.pos = to->pos,
+		.to = to,
+		.d_type = d_type,
+	};
+	int err;
+
+	dir->f_pos = to->pos;
+	err = iterate_dir(dir, &r.ctx);
+	to->pos = r.ctx.pos;
+	return err;
+}
+
+/*
+ * If @path (absolute, as the caller resolves it) is a symlink, what
+ * readlink(2) of it gives: for a procfs magic link (exe, cwd, root) the
+ * path of what it leads to, as proc_pid_readlink() prints it. Into @buf;
+ * the length, 0 if it is not a symlink, or a negative errno.
+ */
+int qtfs_shim_local_link_target(const char *path, char *buf, int len)
+{
+	struct path p;
+	char *s;
+	int err, n;
+
+	err = kern_path(path, 0, &p);
+	if (err)
+		return err;
+	n = d_is_symlink(p.dentry);
+	path_put(&p);
+	if (!n)
+		return 0;
+	err = kern_path(path, LOOKUP_FOLLOW, &p);
+	if (err)
+		return err;
+	s = d_path(&p, buf, len);
+	path_put(&p);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	n = strlen(s);
+	memmove(buf, s, n);
+	return n;
 }

@@ -121,4 +121,10 @@ void qtfs_shim_waitq_free(struct wait_queue_head *q);
 void qtfs_shim_poll_wait(struct file *f, struct wait_queue_head *q, struct poll_table_struct *pt);
 unsigned int qtfs_shim_poll_requested(struct poll_table_struct *pt);
 
+/* The DPU's own procfs, for a made directory (client/vfs_proc.rs). */
+struct file *qtfs_shim_local_dir_open(const char *path);
+void qtfs_shim_local_file_put(struct file *f);
+int qtfs_shim_local_dir_relay(struct file *dir, struct dir_context *to, unsigned int d_type);
+int qtfs_shim_local_link_target(const char *path, char *buf, int len);
+
 #endif

@@ -104,10 +104,14 @@ int qtfs_shim_path_mounted(const struct path *p);
 void qtfs_shim_path_free(struct path *p);
 int qtfs_shim_path_same(const struct path *a, const struct path *b);
 int qtfs_shim_getattr(const struct path *p, struct qtfs_shim_attr *a);
+int qtfs_shim_path_is_fifo(const struct path *p);
 int qtfs_shim_statfs(const struct path *p, struct qtfs_shim_statfs *s);
 int qtfs_shim_readlink(const struct path *p, char *buf, int len);
 void qtfs_shim_file_put(struct file *f);
+void qtfs_shim_file_put_sync(struct file *f);
 int qtfs_shim_file_is_dir(struct file *f);
+int qtfs_shim_file_is_fifo(struct file *f);
+void qtfs_shim_file_set_nonblock(struct file *f);
 long qtfs_shim_read(struct file *f, void *buf, size_t len, u64 off);
 typedef bool (*qtfs_shim_actor)(void *priv, const char *name, int namlen,
 				 s64 offset, u64 ino, unsigned int d_type);

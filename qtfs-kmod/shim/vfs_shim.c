@@ -122,6 +122,13 @@ int qtfs_shim_path_same(const struct path *a, const struct path *b)
 	return a->dentry == b->dentry && a->mnt == b->mnt;
 }
 
+int qtfs_shim_path_is_fifo(const struct path *p)
+{
+	struct inode *inode = d_inode(p->dentry);
+
+	return inode && S_ISFIFO(inode->i_mode);
+}
+
 int qtfs_shim_getattr(const struct path *p, struct qtfs_shim_attr *a)
 {
 	struct kstat st;
@@ -209,9 +216,27 @@ void qtfs_shim_file_put(struct file *f)
 	fput(f);
 }
 
+void qtfs_shim_file_put_sync(struct file *f)
+{
+	__fput_sync(f);
+}
+
 int qtfs_shim_file_is_dir(struct file *f)
 {
 	return S_ISDIR(file_inode(f)->i_mode);
+}
+
+int qtfs_shim_file_is_fifo(struct file *f)
+{
+	return S_ISFIFO(file_inode(f)->i_mode);
+}
+
+/* fcntl(F_SETFL, O_NONBLOCK) of an open file: f_flags under f_lock, as setfl(). */
+void qtfs_shim_file_set_nonblock(struct file *f)
+{
+	spin_lock(&f->f_lock);
+	f->f_flags |= O_NONBLOCK;
+	spin_unlock(&f->f_lock);
 }
 
 /*

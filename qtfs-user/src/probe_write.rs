@@ -536,8 +536,8 @@ fn wait_for(p: &mut P, ids: &[u64], secs: u64) -> Result<Vec<Answer>> {
 }
 
 /// A blocking FIFO open stalls only its worker; requests are answered out
-/// of order; a queued request can be cancelled; a connection with
-/// blocked workers can be dropped.
+/// of order; at most `MAX_BLOCKING_OPENS` FIFO opens wait; a blocked one
+/// can be cancelled; a connection with blocked workers can be dropped.
 pub fn concurrency(t: &Target) -> Result<()> {
     let mut p = session_for(t)?;
     let (root, _) = p.attach(&t.export).context("attach")?;
@@ -592,30 +592,55 @@ pub fn concurrency(t: &Target) -> Result<()> {
     }
     p.ping()?;
     println!("ok: a running (blocked) FIFO open cancelled: interrupted, ECANCELED");
-    // Block every worker (at most 32), queue more, cancel a queued one.
-    let mut opens = Vec::new();
-    for _ in 0..40 {
-        opens.push(p.send(&Request::Open(OpenRequest {
+    // At most MAX_BLOCKING_OPENS readers wait on the server; the rest are
+    // EBUSY at once, so the other workers stay free for other requests.
+    let max = qtfs_proto::MAX_BLOCKING_OPENS as usize;
+    let extra = 12;
+    let mut pending = Vec::new();
+    for _ in 0..max + extra {
+        pending.push(p.send(&Request::Open(OpenRequest {
             node: fifo,
             flags: OpenFlags::O_RDONLY,
         }))?);
     }
-    std::thread::sleep(Duration::from_secs(2));
-    let target = *opens.last().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut busy = 0;
+    while busy < extra {
+        ensure!(
+            Instant::now() < deadline,
+            "only {busy} of {extra} opens beyond the limit answered"
+        );
+        let (id, r) = p.recv()?;
+        ensure!(
+            pending.contains(&id),
+            "a reply to request {id}, which was not expected now"
+        );
+        ensure!(
+            r.as_ref().err() == Some(&Errno::EBUSY),
+            "an open beyond the limit of {max} waiting was answered {:?}",
+            r.as_ref().err()
+        );
+        pending.retain(|&p| p != id);
+        busy += 1;
+    }
+    let ping = p.send(&Request::Ping(PingRequest {}))?;
+    ensure!(wait_for(&mut p, &[ping], 10)?[0].0 == ping, "ping");
+    let target = pending.pop().context("no blocked open left")?;
     let cancel = p.send(&Request::Cancel(CancelRequest { target }))?;
-    let got = wait_for(&mut p, &[target, cancel], 10)?;
-    for (id, r) in got {
+    for (id, r) in wait_for(&mut p, &[target, cancel], 10)? {
         if id == target {
             ensure!(
-                r.err() == Errno::new(125),
-                "the queued request was not answered ECANCELED"
+                r.as_ref().err() == Errno::new(125).as_ref(),
+                "the cancelled blocked open was answered {:?}",
+                r.as_ref().err()
             );
         } else {
             ensure!(r.is_ok(), "Cancel failed");
         }
     }
-    println!("ok: a queued request cancelled (ECANCELED) while 32 workers block");
-    drop(p);
+    println!(
+        "ok: {max} FIFO opens wait on the server, {extra} more are EBUSY at once, a Ping and a Cancel are answered meanwhile"
+    );
     // The server must stop the blocked workers and keep serving.
     let t0 = Instant::now();
     let mut q = session_for(t)?;
@@ -623,8 +648,9 @@ pub fn concurrency(t: &Target) -> Result<()> {
     let (r2, _) = q.attach(&t.export)?;
     q.lookup(r2, b"qtfs-w")?;
     println!(
-        "ok: a new session is served {:?} after dropping one with 32 blocked workers",
-        t0.elapsed()
+        "ok: a new session is served {:?} after dropping one with {} blocked workers",
+        t0.elapsed(),
+        max - 1
     );
     std::io::stdout().flush()?;
     Ok(())

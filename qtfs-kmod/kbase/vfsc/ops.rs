@@ -122,8 +122,8 @@ pub(crate) trait RemoteFs: Sized + 'static {
     fn setattr(d: &Dentry<Self>, attr: &SetAttr) -> Result;
     /// Brings the cached attributes up to date if `stat` needs it.
     fn getattr(inode: &Inode<Self>, request_mask: u32, flags: u32) -> Result;
-    /// A symlink's target.
-    fn get_link(inode: &Inode<Self>) -> Result<KVec<u8>>;
+    /// A symlink's target (`d` is the name it was reached by).
+    fn get_link(inode: &Inode<Self>, d: &Dentry<Self>) -> Result<KVec<u8>>;
 
     fn open(inode: &Inode<Self>, file: &File<Self>) -> Result<KBox<Self::Open>>;
     fn release(inode: &Inode<Self>, open: KBox<Self::Open>);

@@ -119,6 +119,14 @@ impl<T: RemoteFs> Tables<T> {
         ..unsafe { core::mem::zeroed() }
     };
 
+    /// A directory the file system makes itself (`finish_made_dir`).
+    pub(crate) const MADE_DIR_IOPS: bindings::inode_operations = bindings::inode_operations {
+        lookup: Some(lookup_cb::<T>),
+        getattr: Some(getattr_cb::<T>),
+        // SAFETY: as above.
+        ..unsafe { core::mem::zeroed() }
+    };
+
     pub(crate) const FILE_IOPS: bindings::inode_operations = bindings::inode_operations {
         setattr: Some(setattr_cb::<T>),
         getattr: Some(getattr_cb::<T>),
@@ -163,6 +171,21 @@ impl<T: RemoteFs> Tables<T> {
             poll: Some(poll_cb::<T>),
             llseek: Some(bindings::generic_file_llseek),
             splice_read: Some(splice_read_cb::<T>),
+            splice_write: Some(bindings::iter_file_splice_write),
+            // SAFETY: all-zero is a valid `file_operations`.
+            ..unsafe { core::mem::zeroed() }
+        });
+
+    /// A FIFO of the HOST: no page cache, no position (the open makes it
+    /// a stream), poll through the server.
+    pub(crate) const FIFO_FOPS: SyncTable<bindings::file_operations> =
+        SyncTable(bindings::file_operations {
+            open: Some(open_cb::<T>),
+            release: Some(release_cb::<T>),
+            read_iter: Some(read_iter_cb::<T>),
+            write_iter: Some(write_iter_cb::<T>),
+            poll: Some(poll_cb::<T>),
+            splice_read: Some(bindings::copy_splice_read),
             splice_write: Some(bindings::iter_file_splice_write),
             // SAFETY: all-zero is a valid `file_operations`.
             ..unsafe { core::mem::zeroed() }
@@ -584,8 +607,9 @@ unsafe extern "C" fn get_link_cb<T: RemoteFs>(
     if d.is_null() {
         return crate::kbase::errno::err_ptr::<c_char>(crate::kbase::errno::echild()) as *const c_char;
     }
-    // SAFETY: per the contract.
-    let target = match T::get_link(unsafe { Inode::from_raw(inode) }) {
+    // SAFETY: per the contract (not in RCU walk, so `d` is the link's
+    // dentry, referenced by the walk).
+    let target = match T::get_link(unsafe { Inode::from_raw(inode) }, unsafe { Dentry::from_raw(d) }) {
         Ok(t) => t,
         Err(e) => return crate::kbase::errno::err_ptr::<c_char>(e) as *const c_char,
     };

@@ -14,7 +14,11 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use kernel::alloc::KBox;
 use kernel::bindings;
-use kernel::error::{code::ENOMEM, Error, Result};
+use kernel::alloc::KVec;
+use kernel::error::{
+    code::{EINVAL, ENOMEM},
+    Error, Result,
+};
 use kernel::ffi::{c_char, c_int, c_uint};
 use kernel::init::PinInit;
 use kernel::prelude::*;
@@ -76,6 +80,10 @@ extern "C" {
         -> usize;
     fn qtfs_shim_dir_pos(ctx: *const bindings::dir_context) -> i64;
     fn qtfs_shim_dir_set_pos(ctx: *mut bindings::dir_context, pos: i64);
+    fn qtfs_shim_local_dir_open(path: *const c_char) -> *mut bindings::file;
+    fn qtfs_shim_local_file_put(f: *mut bindings::file);
+    fn qtfs_shim_local_dir_relay(dir: *mut bindings::file, to: *mut bindings::dir_context, d_type: c_uint) -> c_int;
+    fn qtfs_shim_local_link_target(path: *const c_char, buf: *mut c_char, len: c_int) -> c_int;
     fn qtfs_shim_dir_emit(
         ctx: *mut bindings::dir_context,
         name: *const c_char,
@@ -265,7 +273,9 @@ pub(crate) enum Kind {
     Dir,
     Regular,
     Symlink,
-    /// A FIFO, socket or device node (the kernel's own file operations).
+    /// A FIFO: the HOST's, opened, read and written through the server.
+    Fifo,
+    /// A socket or device node (the kernel's own file operations).
     Special,
 }
 
@@ -286,6 +296,17 @@ impl<T: RemoteFs> NewInode<T> {
 
     /// Sets type, operations and attributes, then unlocks it.
     pub(crate) fn finish(self, attr: &Attr, generation: u32, cache_size: bool) -> InodeRef<T> {
+        self.finish_as(attr, generation, cache_size, false)
+    }
+
+    /// As [`Self::finish`], for a directory made by the file system
+    /// itself: lookups and listings only (creating, removing or renaming
+    /// in it is refused by the VFS, as in procfs).
+    pub(crate) fn finish_made_dir(self, attr: &Attr) -> InodeRef<T> {
+        self.finish_as(attr, 0, true, true)
+    }
+
+    fn finish_as(self, attr: &Attr, generation: u32, cache_size: bool, made_dir: bool) -> InodeRef<T> {
         let mode = attr.mode;
         let kind = kind_of(mode);
         let (iops, fops, aops): (
@@ -293,9 +314,11 @@ impl<T: RemoteFs> NewInode<T> {
             *const bindings::file_operations,
             *const bindings::address_space_operations,
         ) = match kind {
+            Kind::Dir if made_dir => (&Tables::<T>::MADE_DIR_IOPS, &Tables::<T>::DIR_FOPS.0, core::ptr::null()),
             Kind::Dir => (&Tables::<T>::DIR_IOPS, &Tables::<T>::DIR_FOPS.0, core::ptr::null()),
             Kind::Regular => (&Tables::<T>::FILE_IOPS, &Tables::<T>::FILE_FOPS.0, &Tables::<T>::AOPS),
             Kind::Symlink => (&Tables::<T>::SYMLINK_IOPS, core::ptr::null(), core::ptr::null()),
+            Kind::Fifo => (&Tables::<T>::SPECIAL_IOPS, &Tables::<T>::FIFO_FOPS.0, core::ptr::null()),
             Kind::Special => (&Tables::<T>::SPECIAL_IOPS, core::ptr::null(), core::ptr::null()),
         };
         let p = self.0.as_ptr();
@@ -326,6 +349,7 @@ pub(crate) fn kind_of(mode: u32) -> Kind {
         0o040000 => Kind::Dir,
         0o100000 => Kind::Regular,
         0o120000 => Kind::Symlink,
+        0o010000 => Kind::Fifo,
         _ => Kind::Special,
     }
 }
@@ -678,6 +702,15 @@ impl<T: RemoteFs> File<T> {
         unsafe { qtfs_shim_file_parent_ino(self.as_ptr()) }
     }
 
+    /// Makes it a stream (`stream_open`): no `lseek`, `pread` or
+    /// `pwrite`, and reads and writes ignore the file position, as for a
+    /// local pipe.
+    pub(crate) fn set_stream(&self) {
+        // SAFETY: valid file (invariant), being opened by our `->open`;
+        // `stream_open` only changes `f_mode` and always succeeds.
+        unsafe { bindings::stream_open(qtfs_shim_file_inode(self.as_ptr()), self.as_ptr()) };
+    }
+
     /// Reports (once per open file) a write-back error since the last check.
     pub(crate) fn check_wb_err(&self) -> Result {
         // SAFETY: valid file (invariant).
@@ -734,6 +767,12 @@ impl<'a, T: RemoteFs> Io<'a, T> {
     pub(crate) fn append(&self) -> bool {
         // SAFETY: valid kiocb (contract).
         unsafe { qtfs_shim_kiocb_flags(self.kiocb) & 2 != 0 }
+    }
+
+    /// `RWF_NOWAIT` (or an `O_NONBLOCK` file): do not wait.
+    pub(crate) fn nowait(&self) -> bool {
+        // SAFETY: valid kiocb (contract).
+        unsafe { qtfs_shim_kiocb_flags(self.kiocb) & 8 != 0 }
     }
 
     /// `O_SYNC`/`O_DSYNC` semantics.
@@ -977,4 +1016,84 @@ impl PollTable<'_> {
         // SAFETY: `pt` is null or valid (invariant).
         unsafe { qtfs_shim_poll_requested(self.pt) }
     }
+}
+
+/// A directory of the DPU's own file systems (its procfs), open for
+/// listing with the caller's credentials and root.
+///
+/// # Invariants
+///
+/// `self.0` is an open file owned by this value (one reference), put on
+/// drop.
+pub(crate) struct LocalDir(NonNull<bindings::file>);
+
+// SAFETY: an open file may be used and put from any thread.
+unsafe impl Send for LocalDir {}
+// SAFETY: listing takes the file's own locks (`iterate_dir`); the caller
+// serialises listings of one open directory as the VFS does.
+unsafe impl Sync for LocalDir {}
+
+/// `path` with a NUL, for the C side.
+fn c_path(path: &[u8]) -> Result<KVec<u8>> {
+    if path.contains(&0) {
+        return Err(EINVAL);
+    }
+    let mut v = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
+    v.extend_from_slice(path, GFP_KERNEL)?;
+    v.push(0, GFP_KERNEL)?;
+    Ok(v)
+}
+
+impl LocalDir {
+    /// Opens the absolute `path`, as the current task would.
+    pub(crate) fn open(path: &[u8]) -> Result<LocalDir> {
+        let p = c_path(path)?;
+        // SAFETY: `p` is NUL-terminated; the result is a file we own or
+        // an `ERR_PTR`.
+        let f = unsafe { qtfs_shim_local_dir_open(p.as_ptr().cast()) };
+        if f.is_null() {
+            return Err(EINVAL);
+        }
+        let addr = f as isize;
+        if (-4095..0).contains(&addr) {
+            return Err(kernel::error::Error::from_errno(addr as c_int));
+        }
+        // INVARIANT: a new open file, ours.
+        Ok(LocalDir(NonNull::new(f).ok_or(EINVAL)?))
+    }
+
+    /// Lists it into `ctx` from `ctx`'s position, each entry but `.` and
+    /// `..` with type `d_type`.
+    pub(crate) fn relay(&self, ctx: &mut DirContext<'_>, d_type: u8) -> Result {
+        // SAFETY: `self.0` is open (invariant); `ctx.ctx` is the live
+        // context of the caller's `iterate_shared` (its contract).
+        kernel::error::to_result(unsafe { qtfs_shim_local_dir_relay(self.0.as_ptr(), ctx.ctx, c_uint::from(d_type)) })
+    }
+}
+
+impl Drop for LocalDir {
+    fn drop(&mut self) {
+        // SAFETY: ours (invariant), not used after this.
+        unsafe { qtfs_shim_local_file_put(self.0.as_ptr()) };
+    }
+}
+
+/// If the absolute `path` of the DPU's own file systems is a symlink,
+/// what `readlink(2)` of it gives (for a procfs magic link, the path of
+/// what it leads to), else `None`.
+pub(crate) fn local_link_target(path: &[u8]) -> Result<Option<KVec<u8>>> {
+    const MAX: usize = 4096;
+    let p = c_path(path)?;
+    let mut buf = KVec::from_elem(0u8, MAX, GFP_KERNEL)?;
+    // SAFETY: `p` is NUL-terminated; `buf` has room for `MAX` bytes.
+    let n = unsafe { qtfs_shim_local_link_target(p.as_ptr().cast(), buf.as_mut_ptr().cast(), MAX as c_int) };
+    if n < 0 {
+        return Err(kernel::error::Error::from_errno(n));
+    }
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut t = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+    t.extend_from_slice(buf.get(..n as usize).unwrap_or(&[]), GFP_KERNEL)?;
+    Ok(Some(t))
 }

@@ -44,6 +44,14 @@ pub const MAX_MOUNT_DATA_LEN: u32 = 4096;
 /// Largest errno value carried in a reply status (Linux `MAX_ERRNO`).
 pub const MAX_ERRNO: u32 = 4095;
 
+/// Most `Open`s of FIFOs without `O_NONBLOCK` that one connection may
+/// have waiting on the server at once, for reading and for writing each
+/// (each holds a server worker until the other side of the FIFO opens;
+/// an open of the other direction always finds room, so a reader and a
+/// writer of the same FIFO, both from the client, still meet). The server
+/// answers `EBUSY` to more; a client queues them itself instead.
+pub const MAX_BLOCKING_OPENS: u32 = 8;
+
 /// Every limit with its name, for the documentation test.
 pub const ALL_LIMITS: &[(&str, u32)] = &[
     ("MAX_IO_SIZE", MAX_IO_SIZE),
@@ -57,4 +65,5 @@ pub const ALL_LIMITS: &[(&str, u32)] = &[
     ("MAX_FSTYPE_LEN", MAX_FSTYPE_LEN),
     ("MAX_MOUNT_DATA_LEN", MAX_MOUNT_DATA_LEN),
     ("MAX_ERRNO", MAX_ERRNO),
+    ("MAX_BLOCKING_OPENS", MAX_BLOCKING_OPENS),
 ];

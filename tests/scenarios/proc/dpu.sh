@@ -7,6 +7,7 @@ X=/mnt/x      # the HOST's export: what the HOST saw locally
 HP=/mnt/hp    # the HOST's /proc
 HS=/mnt/hs    # the HOST's /sys
 HC=/mnt/hc    # the HOST's cgroup2 tree
+HV1=/mnt/hv1  # the HOST's v1 freezer hierarchy
 STATUS=/proc/fs/qtfs/status
 expect() { grep "^$1 " $X/expected | cut -d' ' -f2-; }
 
@@ -23,6 +24,8 @@ mount -t qtfs -o splice=bogus $EXPORT /mnt 2>/dev/null && fail "a bad splice rul
 mount -t qtfs -o proc,splice=net:local /proc $HP || fail "mount /proc"
 mount -t qtfs /sys $HS || fail "mount /sys"
 mount -t qtfs $CGROOT $HC || fail "mount cgroup"
+mkdir -p $HV1
+mount -t qtfs /srv/cgv1/freezer $HV1 || fail "mount the v1 freezer hierarchy"
 grep " $HP " /proc/mounts | sed 's/^/    /'
 grep " $HP " /proc/mounts | grep -q ',proc,localproc=/proc,splice=self:link={pid},.*splice={pid}:local' \
     || fail "/proc/mounts does not list the splice rules"
@@ -59,6 +62,52 @@ grep -qx "pid_stat=$me" /tmp/who || fail "<caller pid>/stat is not the caller's"
 [ "$(readlink $HP/net)" = /proc/net ] || fail "the splice=net:local rule: $(readlink $HP/net)"
 [ "$(cat $HP/self/comm)" = cat ] || fail "self/comm of cat: $(cat $HP/self/comm)"
 ok "spliced"
+
+step "a rule inside the caller's own directory: self/mountinfo is the HOST's pid 1's"
+HP2=/mnt/hp2
+mkdir -p $HP2
+mount -t qtfs -o proc,splice=self/mountinfo:link=../1/mountinfo /proc $HP2 || fail "mount with self/mountinfo"
+grep " $HP2 " /proc/mounts | grep -q 'splice={pid}/mountinfo:link=../1/mountinfo' || fail "the rule is not in /proc/mounts"
+[ "$(md5sum < $HP2/self/mountinfo | cut -d' ' -f1)" = "$(expect mountinfo1)" ] \
+    || fail "self/mountinfo is not the HOST's /proc/1/mountinfo"
+[ "$(md5sum < $HP2/self/mountinfo | cut -d' ' -f1)" != "$(md5sum < /proc/self/mountinfo | cut -d' ' -f1)" ] \
+    || fail "the DPU's and the HOST's mount tables are the same: the check proves nothing"
+qtfs-proctool whoami $HP2 > /tmp/who2 || fail "whoami on the second mount: $(cat /tmp/who2)"
+me=$(sed -n 's/^pid=//p' /tmp/who2)
+grep -qx "self_stat=$me" /tmp/who2 || fail "self/stat is not the caller's under the made directory: $(cat /tmp/who2)"
+grep -qx "pid_stat=$me" /tmp/who2 || fail "<caller pid>/stat is not the caller's under the made directory"
+[ "$(cat $HP2/self/comm)" = cat ] || fail "self/comm of cat: $(cat $HP2/self/comm)"
+[ "$(readlink $HP2/self/exe)" = "$(readlink /proc/self/exe)" ] || fail "readlink self/exe: $(readlink $HP2/self/exe)"
+[ "$(readlink $HP2/self/cwd)" = "$(pwd)" ] || fail "readlink self/cwd: $(readlink $HP2/self/cwd)"
+ls $HP2/self/ > /tmp/ls-self || fail "ls self/"
+for n in status mountinfo fd exe cgroup; do grep -qx $n /tmp/ls-self || fail "ls self/ lacks $n: $(cat /tmp/ls-self | tr '\n' ' ')"; done
+ls $HP2/self/fd/ | grep -qx 0 || fail "self/fd/ through the made directory"
+touch $HP2/self/x 2>/dev/null && fail "created a file in the made directory"
+[ "$(cat $HP2/1/comm)" = "$(cat $HP/1/comm)" ] || fail "the HOST's pid 1 through the second mount"
+umount $HP2 || fail "umount $HP2"
+ok "self/mountinfo is the HOST's; the rest of self/ the DPU's (exe and cwd read as locally; listing; fd/)"
+
+step "a cgroup v1 hierarchy (freezer): mkdir, a HOST process moved in, frozen and thawed, rmdir"
+v1pid=$(expect sleeper)
+mkdir $HV1/qtfs-v1 || fail "mkdir in the v1 hierarchy"
+echo "$v1pid" > $HV1/qtfs-v1/tasks || fail "moving HOST pid $v1pid into a v1 cgroup"
+grep -qx "$v1pid" $HV1/qtfs-v1/tasks || fail "tasks does not list $v1pid: $(cat $HV1/qtfs-v1/tasks)"
+grep -q ":freezer:/qtfs-v1\$" $HP/$v1pid/cgroup || fail "the HOST's /proc/$v1pid/cgroup: $(cat $HP/$v1pid/cgroup)"
+echo FROZEN > $HV1/qtfs-v1/freezer.state || fail "writing freezer.state"
+t=0
+until [ "$(cat $HV1/qtfs-v1/freezer.state)" = FROZEN ]; do
+    t=$((t + 1)); [ $t -gt 100 ] && fail "freezer.state stays $(cat $HV1/qtfs-v1/freezer.state)"
+    sleep 0.2
+done
+[ "$(cat $HV1/qtfs-v1/freezer.self_freezing)" = 1 ] || fail "freezer.self_freezing"
+echo THAWED > $HV1/qtfs-v1/freezer.state || fail "thawing"
+[ "$(cat $HV1/qtfs-v1/freezer.state)" = THAWED ] || fail "freezer.state after thawing: $(cat $HV1/qtfs-v1/freezer.state)"
+echo bogus > $HV1/qtfs-v1/freezer.state 2>/dev/null && fail "a bogus freezer.state was accepted"
+echo "$v1pid" > $HV1/tasks || fail "moving $v1pid back to the root"
+rmdir $HV1/qtfs-v1 || fail "rmdir in the v1 hierarchy"
+[ -e $HV1/qtfs-v1 ] && fail "the v1 cgroup is still there"
+umount $HV1 || fail "umount $HV1"
+ok "the HOST's v1 freezer: the process moved, FROZEN on the HOST and thawed, the cgroup removed"
 
 step "cgroups: mkdir, limits, a write error, moving a HOST process"
 [ "$(cat $HC/cgroup.controllers)" = "$(expect controllers)" ] || fail "cgroup.controllers"

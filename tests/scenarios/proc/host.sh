@@ -10,6 +10,11 @@ hostname qtfs-host
 mkdir -p $EXPORT $CGROOT
 mount -t cgroup2 none $CGROOT || fail "mount cgroup2"
 echo "+memory +pids" > $CGROOT/cgroup.subtree_control || fail "enable controllers"
+# A cgroup v1 hierarchy as the deployment guide mounts them (freezer is
+# not bound to the v2 tree here).
+CGV1=/srv/cgv1/freezer
+mkdir -p $CGV1
+mount -t cgroup -o freezer none $CGV1 || fail "mount the v1 freezer hierarchy"
 # 100 HOST processes for the /proc/<pid>/stat rate, one of them the one the
 # DPU moves into a cgroup.
 i=0
@@ -26,13 +31,14 @@ SLEEPER=$!
     echo "filesystems $(md5sum < /proc/filesystems | cut -d' ' -f1)"
     echo "controllers $(cat $CGROOT/cgroup.controllers)"
     echo "hostpids $(ls /proc | grep -cE '^[0-9]+$')"
+    echo "mountinfo1 $(md5sum < /proc/1/mountinfo | cut -d' ' -f1)"
 } > $EXPORT/expected
 cat $EXPORT/expected | sed 's/^/    /'
 qtfs-proctool stat-rate /proc 3 | sed 's/^/    local on the HOST: /'
 
 step "load qtfs_server.ko exporting /proc, /sys and the cgroup tree"
 insmod "$KO" qtfs_server_ip="$HOST_IP" qtfs_auth_key=$KEY \
-    qtfs_exports=$EXPORT,/proc,/sys,$CGROOT || fail "insmod failed"
+    qtfs_exports=$EXPORT,/proc,/sys,$CGROOT,$CGV1 || fail "insmod failed"
 barrier_open 12399
 B0=$BARRIER_PID
 
@@ -58,6 +64,7 @@ step "wait for the DPU to finish (it opens 12398)"
 barrier_wait 300 "$DPU_IP" 12398 || fail "the DPU never finished"
 kill $B0 $B2 $B3 2>/dev/null
 [ -d $CGROOT/qtfs-test ] && fail "the DPU's rmdir of the cgroup did not reach the HOST"
+[ -d $CGV1/qtfs-v1 ] && fail "the DPU's rmdir of the v1 cgroup did not reach the HOST"
 cat /proc/fs/qtfs_server/status | sed 's/^/    /'
 rmmod qtfs_server || fail "rmmod failed"
 [ -e /proc/fs/qtfs_server ] && fail "/proc/fs/qtfs_server left after rmmod"
