@@ -384,6 +384,7 @@ struct Admission {
     session_counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
     /// Connections that have not sent their request yet (TLS handshake included).
     pending: Arc<Semaphore>,
+    pending_total: usize,
     pending_per_client: usize,
     pending_counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
     /// TLS handshakes in progress (they cost CPU).
@@ -416,6 +417,7 @@ impl Admission {
             sessions_per_client: l.max_sessions_per_client,
             session_counts: Arc::default(),
             pending: Arc::new(Semaphore::new(l.max_unauthenticated)),
+            pending_total: l.max_unauthenticated,
             pending_per_client: l.max_unauthenticated_per_client,
             pending_counts: Arc::default(),
             handshakes: Arc::new(Semaphore::new(l.max_tls_handshakes)),
@@ -440,14 +442,17 @@ impl Admission {
     }
 
     /// A place for a connection that has not sent its request, if the
-    /// global and per-address budgets have one.
+    /// global and per-address budgets have one. The per-address cap
+    /// applies once half the global budget is taken: a burst from the one
+    /// DPU (a hundred commands started at once on a busy machine, each
+    /// connecting before it can send its request) is not refused while
+    /// the server has room, and a flood from one address still leaves at
+    /// least half the budget to the others.
     fn enter_pending(&self, ip: Option<IpAddr>) -> Option<Pending> {
+        let crowded = self.pending.available_permits() < self.pending_total.div_ceil(2);
+        let limit = if crowded { self.pending_per_client } else { 0 };
         let count = match ip {
-            Some(ip) => Some(ClientCount::enter(
-                &self.pending_counts,
-                ip,
-                self.pending_per_client,
-            )?),
+            Some(ip) => Some(ClientCount::enter(&self.pending_counts, ip, limit)?),
             None => None,
         };
         let permit = self.pending.clone().try_acquire_owned().ok()?;
