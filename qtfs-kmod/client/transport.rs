@@ -91,10 +91,19 @@ impl Creds {
     }
 }
 
-/// A kernel error from a protocol errno.
+/// A kernel error from a protocol errno. Values of 512 and above are the
+/// kernel's own (`ERESTARTSYS`, `EIOCBQUEUED`, ...): a server never sends
+/// them (docs/protocol.md), and passed on they would make the VFS restart
+/// a call or wait for an I/O that never completes, so they are `EIO`.
 pub(crate) fn err(e: Errno) -> Error {
+    if e.get() >= KERNEL_INTERNAL_ERRNO {
+        return EIO;
+    }
     Error::from_errno(e.to_kernel())
 }
+
+/// The first errno that only the kernel uses (`ERESTARTSYS`).
+const KERNEL_INTERNAL_ERRNO: u32 = 512;
 
 struct CallState {
     /// The reply frame's header and body, once received.
