@@ -172,6 +172,13 @@ fn serve_conn(mut s: TcpStream, key: &[u8], frames: u64, seed: u64) -> Result<St
         };
         let id = h.request_id;
         let mode = target_mode(&req.request);
+        // What mount itself asks (Attach, the root's attributes and
+        // statfs) is answered well, so that each mode gets mounted.
+        if for_mount(&req.request) {
+            let good = answer(&req.request, id, mode, &mut rng);
+            send(&tx, &good)?;
+            continue;
+        }
         if mode == Mode::Random && !random_started {
             random_started = true;
             let tx2 = tx.clone();
@@ -189,7 +196,7 @@ fn serve_conn(mut s: TcpStream, key: &[u8], frames: u64, seed: u64) -> Result<St
         }
         let mut good = answer(&req.request, id, mode, &mut rng);
         match mode {
-            Mode::Silent if !matches!(req.request, Request::Attach(_)) => continue,
+            Mode::Silent => continue,
             Mode::Ids => {
                 let mut pre = good.clone();
                 pre[8..16].copy_from_slice(&(id + 1_000_000).to_le_bytes());
@@ -207,18 +214,18 @@ fn serve_conn(mut s: TcpStream, key: &[u8], frames: u64, seed: u64) -> Result<St
                     send(&tx, &f)?;
                 }
             }
-            Mode::WrongOp if !matches!(req.request, Request::Attach(_)) => {
+            Mode::WrongOp => {
                 let op = u16::from_le_bytes([good[4], good[5]]);
                 let other = if op == 0x0014 { 0x0025u16 } else { 0x0014 };
                 good[4..6].copy_from_slice(&other.to_le_bytes());
             }
-            Mode::BadReply if !matches!(req.request, Request::Attach(_)) => {
+            Mode::BadReply => {
                 good = bad_reply(good, h.opcode, id, &mut rng);
             }
-            Mode::Random if !matches!(req.request, Request::Attach(_)) && rng.one_in(3) => {
+            Mode::Random if rng.one_in(3) => {
                 good = mutate_reply(good, &mut rng);
             }
-            Mode::Kill if !matches!(req.request, Request::Attach(_)) => {
+            Mode::Kill => {
                 if rng.one_in(2) {
                     let mut f = good.clone();
                     let n = f.len() as u32 + 500;
@@ -235,6 +242,18 @@ fn serve_conn(mut s: TcpStream, key: &[u8], frames: u64, seed: u64) -> Result<St
             _ => {}
         }
         send(&tx, &good)?;
+    }
+}
+
+/// Whether `req` is one of those a mount makes before any file is named:
+/// `Attach`, `Ping`, and `Getattr` and `Statfs` of an export root.
+fn for_mount(req: &Request<'_>) -> bool {
+    let root = |id: u64| entry_of(id) == 0;
+    match req {
+        Request::Attach(_) | Request::Ping(_) => true,
+        Request::Getattr(r) => root(r.node),
+        Request::Statfs(r) => root(r.node),
+        _ => false,
     }
 }
 
