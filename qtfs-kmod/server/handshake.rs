@@ -13,7 +13,7 @@ use crate::proto::{
 };
 
 /// Longest time a connection may spend in the handshake.
-pub(crate) const HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
+pub(crate) const HANDSHAKE_TIMEOUT_MS: u64 = 30_000;
 
 /// What this server offers: the xattr operations, `ReadFile` and poll
 /// events (not remote mounts or remote kill).

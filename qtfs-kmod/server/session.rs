@@ -383,6 +383,12 @@ impl Drop for Session {
 fn serve(conn: &Arc<Conn>, cfg: &Arc<ServerConfig>, stop: &StopToken) -> i32 {
     let peer = conn.stream.peer_addr();
     let why = run(conn, cfg, stop);
+    // An eviction stops the thread: say why it really ended.
+    let why = if conn.phase.load(Ordering::Acquire) == EVICTED {
+        End::Evicted
+    } else {
+        why
+    };
     match why {
         End::HandshakeFailed(_)
         | End::HandshakeTimeout
@@ -714,14 +720,9 @@ impl Sessions {
             return;
         };
         if slot.as_ref().is_some_and(|s| s.conn.evict()) {
-            if let Some(s) = slot.take() {
-                qwarn_rl!(
-                    "evicting {}: still in its handshake, room is needed",
-                    s.conn.stream.peer_addr()
-                );
-                // Dropping it stops its thread and closes the connection.
-                drop(s);
-            }
+            // Dropping it stops its thread (which logs the eviction) and
+            // closes the connection.
+            *slot = None;
         }
     }
 
