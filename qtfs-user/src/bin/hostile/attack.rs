@@ -701,7 +701,7 @@ fn connect_small_rcvbuf(addr: SocketAddr, bytes: i32) -> Result<TcpStream> {
 /// A peer that reads its replies a little at a time (1 KiB per 100 ms,
 /// each wait of the server's send making progress): the server must end
 /// the session once one reply takes longer than its send deadline
-/// (30 s), well before the replies could drain (4 MiB at 10 KiB/s).
+/// (15 s), well before the replies could drain (4 MiB at 10 KiB/s).
 fn slow_drain(t: &Target) -> Result<()> {
     let s = connect_small_rcvbuf(t.server, 4096)?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
