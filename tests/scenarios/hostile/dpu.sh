@@ -7,6 +7,7 @@
 # replies with errors (a reply that never comes: ETIMEDOUT at its 60 s
 # bound), never hang, and unload cleanly.
 . /scenario/lib.sh
+klog_start
 HOSTILE=$(command -v qtfs-hostile) || fail "qtfs-hostile not on PATH"
 QTFSCTL=$(command -v qtfsctl) || fail "qtfsctl not on PATH"
 KO=$QTFS_MODULES/qtfs.ko
@@ -42,7 +43,7 @@ sed 's/^/    /' /tmp/flood.log
 ok "mounted and read during the flood"
 
 step "fuzz: $FUZZ_FRAMES random, mutated and valid frames to the server"
-$HOSTILE fuzz $S --frames $FUZZ_FRAMES --seconds 240 > /tmp/fuzz.log 2>&1
+$HOSTILE fuzz $S --frames $FUZZ_FRAMES --seconds 900 > /tmp/fuzz.log 2>&1
 rc=$?
 sed 's/^/    /' /tmp/fuzz.log
 [ $rc = 0 ] || fail "fuzz failed (rc $rc)"

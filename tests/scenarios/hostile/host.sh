@@ -7,6 +7,7 @@
 # must have been cut off by the send deadline, and rmmod must work.
 # Phase 2: qtfs-hostile serve is a hostile server for the DPU's qtfs.ko.
 . /scenario/lib.sh
+klog_start
 KO=$QTFS_MODULES/qtfs_server.ko
 HOSTILE=$(command -v qtfs-hostile) || fail "qtfs-hostile not on PATH"
 
