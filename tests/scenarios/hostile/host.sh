@@ -23,19 +23,19 @@ dd if=/dev/zero of=$EXPORT/big.bin bs=1M count=4 2>/dev/null || fail "cannot mak
 ln -s $OUTSIDE/sentinel $EXPORT/out-file
 ln -s $OUTSIDE $EXPORT/out-dir
 ln -s ../outside/sentinel $EXPORT/up
-ls -la $EXPORT $OUTSIDE | sed 's/^/    /'
-# Times move on visibly from here: any access later changes them.
-sleep 1
-before=$(times_of $OUTSIDE $OUTSIDE/sentinel $OUTSIDE/dir $OUTSIDE/dir/file)
-echo "$before" | sed 's/^/    /'
 # strictatime works here: a read moves the atime (checked on a scratch file).
 echo x > $OUTSIDE/probe; a1=$(stat -c %x $OUTSIDE/probe); sleep 1
 cat $OUTSIDE/probe >/dev/null; a2=$(stat -c %x $OUTSIDE/probe); rm $OUTSIDE/probe
 [ "$a1" != "$a2" ] || fail "atime did not move on a read: the sentinel check could not fail"
 ok "atime moves on a read on $OUTSIDE"
+ls -la $EXPORT $OUTSIDE | sed 's/^/    /'
+# Times move on visibly from here: any access later changes them.
+sleep 1
+before=$(times_of $OUTSIDE $OUTSIDE/sentinel $OUTSIDE/dir $OUTSIDE/dir/file)
+echo "$before" | sed 's/^/    /'
 
 KML=/sys/kernel/debug/kmemleak
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
 if [ -w $KML ]; then echo scan > $KML; echo clear > $KML; fi
 
 step "load qtfs_server.ko"
