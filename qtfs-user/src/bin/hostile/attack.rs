@@ -745,3 +745,28 @@ fn slow_drain(t: &Target) -> Result<()> {
     println!("FIGURE slow_drain_seconds={secs} bytes={got}");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_name_rewrites_length_and_total() {
+        let f = encode(
+            7,
+            &Request::Lookup(LookupRequest {
+                parent: 1,
+                name: Name::new(PLACEHOLDER).expect("name"),
+            }),
+        );
+        let g = splice_name(&f, b"a/b", None).expect("spliced");
+        assert_eq!(g.len(), f.len() - PLACEHOLDER.len() + 3);
+        assert_eq!(
+            u32::from_le_bytes(g[..4].try_into().unwrap()) as usize,
+            g.len()
+        );
+        assert_eq!(&g[g.len() - 7..], &[3, 0, 0, 0, b'a', b'/', b'b']);
+        let h = splice_name(&f, b"x", Some(u32::MAX)).expect("spliced");
+        assert_eq!(&h[h.len() - 5..h.len() - 1], &u32::MAX.to_le_bytes());
+    }
+}

@@ -398,3 +398,46 @@ fn breaking(rng: &mut Rng, mut f: Vec<u8>) -> Vec<u8> {
     }
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> Ids {
+        Ids {
+            nodes: vec![0x1_0000_0001],
+            handles: vec![0x1_0000_0001],
+            names: vec![b"nope".to_vec()],
+            next_id: 1000,
+        }
+    }
+
+    /// Every frame not marked as breaking has a header the server must
+    /// accept as a request of exactly its length; the marked ones do not
+    /// (or lie about their length). The same seed gives the same frames.
+    #[test]
+    fn frames_are_classified_and_reproducible() {
+        let (mut a, mut b) = (Rng::new(42), Rng::new(42));
+        let (mut ia, mut ib) = (ids(), ids());
+        let mut broke = 0;
+        for _ in 0..20_000 {
+            let (f, breaks) = next_frame(&mut a, &mut ia);
+            assert_eq!((f.clone(), breaks), next_frame(&mut b, &mut ib));
+            match FrameHeader::decode(&f[..HEADER_LEN]) {
+                Ok(h) if !breaks => {
+                    assert_eq!(h.flags, FrameFlags::REQUEST);
+                    assert_eq!(h.total_len as usize, f.len());
+                }
+                Ok(h) => {
+                    broke += 1;
+                    assert!(h.flags != FrameFlags::REQUEST || h.total_len as usize != f.len());
+                }
+                Err(_) => {
+                    assert!(breaks);
+                    broke += 1;
+                }
+            }
+        }
+        assert!(broke > 0 && broke < 100, "{broke} breaking frames");
+    }
+}

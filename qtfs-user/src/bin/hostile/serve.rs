@@ -660,3 +660,33 @@ fn blast(tx: &Tx, frames: u64, seed: u64) -> u64 {
     let _ = send(tx, &f);
     sent + 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_their_mode() {
+        for (_, m) in MODES {
+            for e in [0, 1, 9, 10] {
+                let id = node_id(m, e);
+                assert_eq!(mode_of(id), Some(m));
+                assert_eq!(mode_of(id | HANDLE_BIT), Some(m));
+                assert_eq!(entry_of(id), e);
+            }
+        }
+        assert_eq!(mode_of(0), None);
+    }
+
+    /// The unprompted frames of the random mode never break the framing
+    /// (the connection must survive them until the final bad frame).
+    #[test]
+    fn random_frames_keep_the_framing() {
+        let mut rng = Rng::new(7);
+        for _ in 0..20_000 {
+            let f = random_frame(&mut rng);
+            let h = qtfs_proto::FrameHeader::decode(&f[..HEADER_LEN]).expect("valid header");
+            assert_eq!(h.total_len as usize, f.len());
+        }
+    }
+}
