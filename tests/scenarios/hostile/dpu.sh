@@ -151,3 +151,5 @@ ok "unloaded"
 barrier_open 12396
 sleep 5
 kill $BARRIER_PID 2>/dev/null
+kill $KLOG_PID 2>/dev/null
+exit 0

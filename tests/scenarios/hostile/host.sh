@@ -86,3 +86,5 @@ kill $SERVE_PID 2>/dev/null
 sed 's/^/    /' /tmp/serve.log
 grep -q "^FIGURE client_frames=" /tmp/serve.log || fail "the random mode did not run"
 ok "the hostile server ran its modes"
+kill $KLOG_PID 2>/dev/null
+exit 0
