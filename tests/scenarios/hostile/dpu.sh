@@ -74,7 +74,7 @@ t() {
     timeout -s KILL 90 "$@" > /tmp/t.out 2>&1
     _rc=$?
     [ $_rc = 137 ] && fail "'$*' hung (killed after 90 s)"
-    grep -qE "Unknown error 5[0-9][0-9]" /tmp/t.out && fail "'$*': a kernel-internal errno reached userspace: $(cat /tmp/t.out)"
+    grep -qE "Unknown error (5[0-9][0-9]|[1-9][0-9]{3})" /tmp/t.out && fail "'$*': a kernel-internal errno reached userspace: $(cat /tmp/t.out)"
     echo "    \$ $* -> rc $_rc: $(head -c 300 /tmp/t.out | tr '\n' ' ')"
     return $_rc
 }
