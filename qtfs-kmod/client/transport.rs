@@ -118,10 +118,19 @@ impl Creds {
     }
 }
 
-/// A kernel error from a protocol errno.
+/// A kernel error from a protocol errno. Values of 512 and above are the
+/// kernel's own (`ERESTARTSYS`, `EIOCBQUEUED`, ...): a server never sends
+/// them (docs/protocol.md), and passed on they would make the VFS restart
+/// a call or wait for an I/O that never completes, so they are `EIO`.
 pub(crate) fn err(e: Errno) -> Error {
+    if e.get() >= KERNEL_INTERNAL_ERRNO {
+        return EIO;
+    }
     Error::from_errno(e.to_kernel())
 }
+
+/// The first errno that only the kernel uses (`ERESTARTSYS`).
+const KERNEL_INTERNAL_ERRNO: u32 = 512;
 
 struct CallState {
     /// The reply frame's header and body, once received.
@@ -232,7 +241,12 @@ impl Conn {
         let _nofs = NoFs::enter();
         let stream = TcpStream::connect(server, CONNECT_TIMEOUT_MS)?;
         stream.set_nofs();
-        stream.set_keepalive(KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_PROBES, USER_TIMEOUT_MS)?;
+        stream.set_keepalive(
+            i32::from(KEEPALIVE_IDLE_S),
+            i32::from(KEEPALIVE_INTERVAL_S),
+            i32::from(KEEPALIVE_PROBES),
+        )?;
+        stream.set_user_timeout(USER_TIMEOUT_MS)?;
         stream.set_recv_timeout(HANDSHAKE_TIMEOUT_MS);
         stream.set_send_timeout(SEND_TIMEOUT_MS);
         let negotiated = handshake(&stream, key).inspect_err(|e| {

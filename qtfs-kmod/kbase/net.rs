@@ -11,6 +11,7 @@
 //! `init_net` or `struct sockaddr_in` are in `shim/kbase_shim.c`.
 
 use super::config::{Ipv4, SockAddr};
+use super::sys::monotonic_ms;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{to_result, Error, Result};
@@ -22,13 +23,6 @@ use kernel::ffi::{c_int, c_uint};
 #[allow(improper_ctypes)]
 extern "C" {
     fn qtfs_shim_ack_now(sock: *mut bindings::socket);
-    fn qtfs_shim_set_keepalive(
-        sock: *mut bindings::socket,
-        idle_s: c_int,
-        intvl_s: c_int,
-        cnt: c_int,
-        user_timeout_ms: c_int,
-    ) -> c_int;
     fn qtfs_shim_tcp_socket(res: *mut *mut bindings::socket) -> c_int;
     fn qtfs_shim_bind(sock: *mut bindings::socket, addr: u32, port: u16) -> c_int;
     fn qtfs_shim_connect(sock: *mut bindings::socket, addr: u32, port: u16) -> c_int;
@@ -41,6 +35,17 @@ extern "C" {
     fn qtfs_shim_set_reuseaddr(sock: *mut bindings::socket);
     fn qtfs_shim_set_timeouts(sock: *mut bindings::socket, rcv_ms: c_uint, snd_ms: c_uint);
     fn qtfs_shim_sock_nofs(sock: *mut bindings::socket);
+}
+
+// Exported by net/core/sock.c and net/ipv4/tcp.c (include/net/sock.h,
+// include/linux/tcp.h); not in the generated bindings. Each takes the
+// socket lock itself.
+extern "C" {
+    fn sock_set_keepalive(sk: *mut bindings::sock);
+    fn tcp_sock_set_keepidle(sk: *mut bindings::sock, val: c_int) -> c_int;
+    fn tcp_sock_set_keepintvl(sk: *mut bindings::sock, val: c_int) -> c_int;
+    fn tcp_sock_set_keepcnt(sk: *mut bindings::sock, val: c_int) -> c_int;
+    fn tcp_sock_set_user_timeout(sk: *mut bindings::sock, val: c_int) -> c_int;
 }
 
 const EINPROGRESS: c_int = 115;
@@ -89,6 +94,13 @@ impl Socket {
 
     fn as_ptr(&self) -> *mut bindings::socket {
         self.0.as_ptr()
+    }
+
+    /// The `struct sock` of this socket.
+    fn sk(&self) -> *mut bindings::sock {
+        // SAFETY: `self.0` is a valid socket (type invariant); `sk` is set
+        // when it is created or accepted and stays until it is released.
+        unsafe { (*self.as_ptr()).sk }
     }
 
     /// Bounds blocking receive/accept and send/connect; 0 keeps a value.
@@ -223,26 +235,32 @@ impl TcpStream {
         unsafe { qtfs_shim_ack_now(self.sock.as_ptr()) };
     }
 
-    /// Declares the connection dead when the peer stops answering: TCP
-    /// keepalive probes after `idle_s` seconds without traffic, every
-    /// `intvl_s` seconds, `cnt` of them (`SO_KEEPALIVE`, `TCP_KEEPIDLE`,
-    /// `TCP_KEEPINTVL`, `TCP_KEEPCNT`), and `TCP_USER_TIMEOUT`: data (or a
-    /// probe) left unacknowledged for `user_timeout_ms` aborts the
-    /// connection. Then every blocked send and receive ends with
-    /// `ETIMEDOUT`. Errors only for values out of the kernel's ranges.
-    pub(crate) fn set_keepalive(&self, idle_s: u16, intvl_s: u16, cnt: u8, user_timeout_ms: u32) -> Result {
-        let user_timeout = c_int::try_from(user_timeout_ms).map_err(|_| kernel::error::code::EINVAL)?;
-        // SAFETY: valid socket (invariant of `Socket`); each setter takes
-        // the socket lock.
-        to_result(unsafe {
-            qtfs_shim_set_keepalive(
-                self.sock.as_ptr(),
-                c_int::from(idle_s),
-                c_int::from(intvl_s),
-                c_int::from(cnt),
-                user_timeout,
-            )
-        })
+    /// Turns on TCP keepalive (`SO_KEEPALIVE`): after `idle_s` seconds
+    /// without traffic, a probe every `intvl_s` seconds; `cnt` unanswered
+    /// probes end the connection (a blocked `recv` then fails with
+    /// `ETIMEDOUT`). Values out of the kernel's ranges are refused
+    /// (`EINVAL`), keepalive stays on with the values set so far.
+    pub(crate) fn set_keepalive(&self, idle_s: i32, intvl_s: i32, cnt: i32) -> Result {
+        let sk = self.sock.sk();
+        // SAFETY: `sk` is the valid `struct sock` of our socket (invariant
+        // of `Socket`); the helper locks it.
+        unsafe { sock_set_keepalive(sk) };
+        // SAFETY: As above; each helper takes the socket lock and checks
+        // its value's range.
+        to_result(unsafe { tcp_sock_set_keepidle(sk, idle_s) })?;
+        // SAFETY: As above.
+        to_result(unsafe { tcp_sock_set_keepintvl(sk, intvl_s) })?;
+        // SAFETY: As above.
+        to_result(unsafe { tcp_sock_set_keepcnt(sk, cnt) })
+    }
+
+    /// `TCP_USER_TIMEOUT`: data (or a zero-window probe) unacknowledged for
+    /// `ms` milliseconds ends the connection with `ETIMEDOUT`.
+    pub(crate) fn set_user_timeout(&self, ms: u32) -> Result {
+        let val = c_int::try_from(ms).map_err(|_| kernel::error::code::EINVAL)?;
+        // SAFETY: `sk` is the valid `struct sock` of our socket (invariant
+        // of `Socket`); the helper takes the socket lock and checks `val`.
+        to_result(unsafe { tcp_sock_set_user_timeout(self.sock.sk(), val) })
     }
 
     /// Bounds each [`Self::recv`] to `ms` milliseconds (then `EAGAIN`).
@@ -260,27 +278,66 @@ impl TcpStream {
     /// any error (`EAGAIN` once the timeout ran out) is returned.
     pub(crate) fn send_all(&self, mut buf: &[u8]) -> Result {
         while !buf.is_empty() {
-            let mut vec = bindings::kvec {
-                iov_base: buf.as_ptr().cast_mut().cast(),
-                iov_len: buf.len(),
-            };
-            // SAFETY: As in `recv`: all-zero is a valid `msghdr`.
-            let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
-            // SAFETY: `self.sock` is a valid connected socket (invariant of
-            // `Socket`); `vec` describes `buf`, valid for reads of
-            // `buf.len()` bytes for the whole call; `kernel_sendmsg` only
-            // reads through `iov_base` (the pointer is `*mut` in C only).
-            let ret = unsafe {
-                bindings::kernel_sendmsg(self.sock.as_ptr(), &mut msg, &mut vec, 1, buf.len())
-            };
-            to_result(ret)?;
-            if ret == 0 {
-                return Err(kernel::error::code::EPIPE);
-            }
-            // `ret` is positive here and at most `buf.len()`.
-            buf = buf.get(ret as usize..).unwrap_or(&[]);
+            buf = self.send_some(buf)?;
         }
         Ok(())
+    }
+
+    /// [`Self::send_all`], all of it within `limit_ms` (then `ETIMEDOUT`);
+    /// `wait_ms` is the send timeout the socket has (its per-wait bound,
+    /// restored before returning). A peer that takes a byte at a time
+    /// cannot stretch one send beyond the limit: once less than `wait_ms`
+    /// is left, the socket's send timeout is lowered to what is left.
+    pub(crate) fn send_all_within(&self, mut buf: &[u8], limit_ms: u64, wait_ms: u32) -> Result {
+        let deadline = monotonic_ms().saturating_add(limit_ms);
+        let mut lowered = false;
+        let mut result = Ok(());
+        while !buf.is_empty() {
+            let left = deadline.saturating_sub(monotonic_ms());
+            if left == 0 {
+                result = Err(Error::from_errno(-ETIMEDOUT));
+                break;
+            }
+            if left < u64::from(wait_ms) {
+                // `left` < `wait_ms`, a u32.
+                self.sock.set_timeouts(0, left as u32);
+                lowered = true;
+            }
+            match self.send_some(buf) {
+                Ok(rest) => buf = rest,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if lowered {
+            self.sock.set_timeouts(0, wait_ms);
+        }
+        result
+    }
+
+    /// One `kernel_sendmsg` of (a prefix of) `buf`; what is left of it.
+    fn send_some<'a>(&self, buf: &'a [u8]) -> Result<&'a [u8]> {
+        let mut vec = bindings::kvec {
+            iov_base: buf.as_ptr().cast_mut().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: As in `recv`: all-zero is a valid `msghdr`.
+        let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
+        // SAFETY: `self.sock` is a valid connected socket (invariant of
+        // `Socket`); `vec` describes `buf`, valid for reads of
+        // `buf.len()` bytes for the whole call; `kernel_sendmsg` only
+        // reads through `iov_base` (the pointer is `*mut` in C only).
+        let ret = unsafe {
+            bindings::kernel_sendmsg(self.sock.as_ptr(), &mut msg, &mut vec, 1, buf.len())
+        };
+        to_result(ret)?;
+        if ret == 0 {
+            return Err(kernel::error::code::EPIPE);
+        }
+        // `ret` is positive here and at most `buf.len()`.
+        Ok(buf.get(ret as usize..).unwrap_or(&[]))
     }
 
     /// Receives up to `buf.len()` bytes; `Ok(0)` means the peer closed.

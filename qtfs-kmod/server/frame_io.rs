@@ -45,6 +45,8 @@ pub(crate) enum End {
     HandshakeFailed(&'static str),
     /// A frame that is not a request after the handshake.
     NotARequest,
+    /// Closed in its handshake to make room for a new connection.
+    Evicted,
     /// A receive or send error (negative errno).
     Io(i32),
 }
@@ -60,6 +62,7 @@ impl core::fmt::Display for End {
             End::BadHeader(e) => write!(f, "bad frame header: {}", e),
             End::HandshakeFailed(why) => write!(f, "handshake failed: {}", why),
             End::NotARequest => write!(f, "protocol error: a frame that is not a request"),
+            End::Evicted => write!(f, "evicted in its handshake to make room"),
             End::Io(e) => write!(f, "i/o error {}", e),
         }
     }

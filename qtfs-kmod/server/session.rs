@@ -22,9 +22,11 @@
 #![forbid(unsafe_code)]
 
 use crate::frame_io::{read_body, read_header, End, FrameIo};
+use crate::kbase::config::Ipv4;
 use crate::kbase::kthread::{Interrupter, Kthread, StopToken};
 use crate::kbase::log::{qinfo, qwarn, qwarn_rl};
 use crate::kbase::net::TcpStream;
+use crate::kbase::sys::monotonic_ms;
 use crate::ops::ECANCELED;
 use crate::proto::{
     decode_request, encode_error_reply, encode_reply, EmptyReply, FrameFlags, FrameHeader,
@@ -32,15 +34,32 @@ use crate::proto::{
 };
 use crate::tables::Tables;
 use crate::ServerConfig;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, AtomicUsize, Ordering};
 use kernel::alloc::{KVVec, KVec};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::sync::{Arc, CondVar, Mutex};
 use kernel::time::msecs_to_jiffies;
 
-/// Most connections served at once; more are closed right after accept.
+/// Most connections served at once (handshaking or authenticated).
 pub(crate) const MAX_SESSIONS: usize = 16;
+/// Most connections in the handshake at once: the other slots are
+/// reserved for authenticated sessions, and a new connection beyond this
+/// evicts the oldest one still in its handshake.
+pub(crate) const MAX_HANDSHAKES: usize = 8;
+/// Most connections in the handshake from one IPv4 address; a new one
+/// beyond this evicts that address's oldest one still in its handshake.
+pub(crate) const MAX_HANDSHAKES_PER_ADDR: usize = 4;
+/// TCP keepalive of a connection: the first probe after this many idle
+/// seconds, then one every [`KEEPALIVE_INTERVAL_S`]; after
+/// [`KEEPALIVE_PROBES`] unanswered the connection ends (a dead peer frees
+/// its slot within 30 + 3 × 10 = 60 s of silence).
+const KEEPALIVE_IDLE_S: i32 = 30;
+const KEEPALIVE_INTERVAL_S: i32 = 10;
+const KEEPALIVE_PROBES: i32 = 3;
+/// `TCP_USER_TIMEOUT`: sent data (or a zero-window probe) unacknowledged
+/// this long ends the connection.
+const USER_TIMEOUT_MS: u32 = 60_000;
 /// Workers a connection starts with.
 pub(crate) const MIN_WORKERS: usize = 4;
 /// Most workers of one connection.
@@ -56,6 +75,12 @@ const RECV_WAIT_MS: u32 = 1000;
 /// Longest single wait for buffer space in `send` (a peer that does not
 /// read its replies ends its session after this).
 const SEND_WAIT_MS: u32 = 10_000;
+/// Longest time one reply (or event) may take to send in all: a peer
+/// that drains a byte at a time loses its session after this, and the
+/// worker is free again. Other workers wait for the send lock meanwhile
+/// (uninterruptibly, `mutex_lock`), so this stays below the hung-task
+/// threshold of the test kernel (20 s).
+pub(crate) const SEND_DEADLINE_MS: u64 = 15_000;
 /// `/proc/<pid>/comm` of a session thread.
 const THREAD_NAME: &CStr = c_str!("qtfs_srv_conn");
 /// `/proc/<pid>/comm` of a worker thread.
@@ -64,6 +89,43 @@ const WORKER_NAME: &CStr = c_str!("qtfs_srv_work");
 pub(crate) struct Conn {
     pub(crate) stream: TcpStream,
     done: AtomicBool,
+    /// [`HANDSHAKING`], [`AUTHENTICATED`] or [`EVICTED`]; the session
+    /// thread and the accept thread race for the change away from
+    /// `HANDSHAKING` (whoever wins decides).
+    phase: AtomicU8,
+    /// When it was accepted (monotonic ms), to find the oldest handshake.
+    accepted_ms: u64,
+}
+
+const HANDSHAKING: u8 = 0;
+const AUTHENTICATED: u8 = 1;
+const EVICTED: u8 = 2;
+
+impl Conn {
+    /// The handshake succeeded: the connection is a session now, unless
+    /// the accept thread evicted it first (then `false`).
+    fn authenticate(&self) -> bool {
+        self.phase
+            .compare_exchange(
+                HANDSHAKING,
+                AUTHENTICATED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+
+    /// Claims a connection still in its handshake for eviction; `false`
+    /// if it authenticated first.
+    fn evict(&self) -> bool {
+        self.phase
+            .compare_exchange(HANDSHAKING, EVICTED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    fn is_handshaking(&self) -> bool {
+        self.phase.load(Ordering::Acquire) == HANDSHAKING
+    }
 }
 
 /// A request read by the session thread, waiting for a worker.
@@ -197,7 +259,11 @@ impl Sender {
         if self.broken.load(Ordering::Acquire) != 0 {
             return;
         }
-        if let Err(e) = self.conn.stream.send_all(frame) {
+        if let Err(e) = self
+            .conn
+            .stream
+            .send_all_within(frame, SEND_DEADLINE_MS, SEND_WAIT_MS)
+        {
             self.broken.store(e.to_errno(), Ordering::Release);
         }
     }
@@ -275,10 +341,24 @@ impl Session {
     fn start(stream: TcpStream, cfg: Arc<ServerConfig>) -> Result<Self> {
         stream.set_recv_timeout(RECV_WAIT_MS);
         stream.set_send_timeout(SEND_WAIT_MS);
+        // The values are in the kernel's ranges; a failure would only
+        // leave a dead peer's slot to the send bounds, so it is logged.
+        if let Err(e) = stream
+            .set_keepalive(KEEPALIVE_IDLE_S, KEEPALIVE_INTERVAL_S, KEEPALIVE_PROBES)
+            .and_then(|()| stream.set_user_timeout(USER_TIMEOUT_MS))
+        {
+            qwarn!(
+                "{}: cannot set keepalive: error {}",
+                stream.peer_addr(),
+                e.to_errno()
+            );
+        }
         let conn = Arc::new(
             Conn {
                 stream,
                 done: AtomicBool::new(false),
+                phase: AtomicU8::new(HANDSHAKING),
+                accepted_ms: monotonic_ms(),
             },
             GFP_KERNEL,
         )?;
@@ -309,11 +389,18 @@ impl Drop for Session {
 fn serve(conn: &Arc<Conn>, cfg: &Arc<ServerConfig>, stop: &StopToken) -> i32 {
     let peer = conn.stream.peer_addr();
     let why = run(conn, cfg, stop);
+    // An eviction stops the thread: say why it really ended.
+    let why = if conn.phase.load(Ordering::Acquire) == EVICTED {
+        End::Evicted
+    } else {
+        why
+    };
     match why {
         End::HandshakeFailed(_)
         | End::HandshakeTimeout
         | End::BodyTimeout
         | End::BadHeader(_)
+        | End::Evicted
         | End::NotARequest => {
             qwarn_rl!("connection from {} dropped ({})", peer, why)
         }
@@ -339,6 +426,9 @@ fn run(conn: &Arc<Conn>, cfg: &Arc<ServerConfig>, stop: &StopToken) -> End {
             Err(e) => return e,
         }
     };
+    if !conn.authenticate() {
+        return End::Evicted;
+    }
     qinfo!(
         "{}: authenticated (protocol version {})",
         conn.stream.peer_addr(),
@@ -587,13 +677,24 @@ impl Sessions {
         crate::status::SESSIONS.store(open, core::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Serves `stream` in a new session, or closes it when the table is
-    /// full or the thread cannot start.
+    /// Serves `stream` in a new session. Room is made first by evicting
+    /// the oldest connection still in its handshake: of the same address
+    /// if it has [`MAX_HANDSHAKES_PER_ADDR`], else of any if there are
+    /// [`MAX_HANDSHAKES`] or the table is full. When every slot holds an
+    /// authenticated session (or the thread cannot start) `stream` is
+    /// closed.
     pub(crate) fn add(&mut self, stream: TcpStream) {
         self.reap();
         let peer = stream.peer_addr();
+        if self.handshakes(Some(peer.ip)) >= MAX_HANDSHAKES_PER_ADDR {
+            self.evict_oldest_handshake(Some(peer.ip));
+        }
+        let full = self.slots.iter().all(Option::is_some);
+        if full || self.handshakes(None) >= MAX_HANDSHAKES {
+            self.evict_oldest_handshake(None);
+        }
         let Some(slot) = self.slots.iter_mut().find(|s| s.is_none()) else {
-            qwarn!("too many connections ({}), closing {}", MAX_SESSIONS, peer);
+            qwarn_rl!("{} authenticated sessions, closing {}", MAX_SESSIONS, peer);
             return;
         };
         match Session::start(stream, self.cfg.clone()) {
@@ -601,6 +702,39 @@ impl Sessions {
             Err(e) => qwarn!("cannot serve {}: error {}", peer, e.to_errno()),
         }
         self.publish_count();
+    }
+
+    /// Connections still in their handshake, from `ip` or from anywhere.
+    fn handshakes(&self, ip: Option<Ipv4>) -> usize {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| s.conn.is_handshaking() && !s.is_finished())
+            .filter(|s| ip.is_none_or(|ip| s.conn.stream.peer_addr().ip == ip))
+            .count()
+    }
+
+    /// Closes the connection (from `ip`, or any) that has been in its
+    /// handshake longest, unless it authenticates in the meantime.
+    fn evict_oldest_handshake(&mut self, ip: Option<Ipv4>) {
+        let oldest = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+            .filter(|(_, s)| s.conn.is_handshaking() && !s.is_finished())
+            .filter(|(_, s)| ip.is_none_or(|ip| s.conn.stream.peer_addr().ip == ip))
+            .min_by_key(|(_, s)| s.conn.accepted_ms)
+            .map(|(i, _)| i);
+        let Some(i) = oldest else { return };
+        let Some(slot) = self.slots.get_mut(i) else {
+            return;
+        };
+        if slot.as_ref().is_some_and(|s| s.conn.evict()) {
+            // Dropping it stops its thread (which logs the eviction) and
+            // closes the connection.
+            *slot = None;
+        }
     }
 
     /// Stops and closes every session; returns how many were still open.

@@ -312,28 +312,6 @@ void qtfs_shim_ack_now(struct socket *sock)
 	tcp_sock_set_quickack(sock->sk, 1);
 }
 
-/*
- * SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT and TCP_USER_TIMEOUT,
- * the values as given (kbase/net.rs). Each setter takes the socket lock;
- * the first error is returned.
- */
-int qtfs_shim_set_keepalive(struct socket *sock, int idle_s, int intvl_s, int cnt,
-			    int user_timeout_ms)
-{
-	struct sock *sk = sock->sk;
-	int err;
-
-	sock_set_keepalive(sk);
-	err = tcp_sock_set_keepidle(sk, idle_s);
-	if (!err)
-		err = tcp_sock_set_keepintvl(sk, intvl_s);
-	if (!err)
-		err = tcp_sock_set_keepcnt(sk, cnt);
-	if (!err)
-		tcp_sock_set_user_timeout(sk, user_timeout_ms);
-	return err;
-}
-
 void qtfs_shim_set_timeouts(struct socket *sock, unsigned int rcv_ms,
 			    unsigned int snd_ms)
 {

@@ -39,8 +39,6 @@ int qtfs_shim_bind(struct socket *sock, u32 addr, u16 port);
 int qtfs_shim_connect(struct socket *sock, u32 addr, u16 port);
 int qtfs_shim_addr(struct socket *sock, int peer, u32 *addr, u16 *port);
 void qtfs_shim_ack_now(struct socket *sock);
-int qtfs_shim_set_keepalive(struct socket *sock, int idle_s, int intvl_s, int cnt,
-			    int user_timeout_ms);
 void qtfs_shim_set_timeouts(struct socket *sock, unsigned int rcv_ms,
 			    unsigned int snd_ms);
 

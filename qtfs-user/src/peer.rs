@@ -91,6 +91,33 @@ pub fn read_frame(s: &mut impl Read) -> Result<Option<Vec<u8>>> {
     Ok(Some(frame))
 }
 
+/// A frame from raw header fields and a body (any values, for malformed
+/// frames); `total_len` is the real length.
+pub fn raw_frame(opcode: u16, flags: u16, id: u64, status: u32, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(HEADER_LEN + body.len());
+    f.extend_from_slice(&((HEADER_LEN + body.len()) as u32).to_le_bytes());
+    f.extend_from_slice(&opcode.to_le_bytes());
+    f.extend_from_slice(&flags.to_le_bytes());
+    f.extend_from_slice(&id.to_le_bytes());
+    f.extend_from_slice(&status.to_le_bytes());
+    f.extend_from_slice(body);
+    f
+}
+
+/// Whether an error is the peer resetting or aborting the connection.
+pub fn is_reset(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            )
+        })
+    })
+}
+
 /// The caller's identity, sent with every request.
 #[derive(Clone, Debug)]
 pub struct Ids {

@@ -263,14 +263,7 @@ enum Expect {
 }
 
 fn frame(opcode: u16, flags: u16, id: u64, status: u32, body: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(HEADER_LEN + body.len());
-    f.extend_from_slice(&((HEADER_LEN + body.len()) as u32).to_le_bytes());
-    f.extend_from_slice(&opcode.to_le_bytes());
-    f.extend_from_slice(&flags.to_le_bytes());
-    f.extend_from_slice(&id.to_le_bytes());
-    f.extend_from_slice(&status.to_le_bytes());
-    f.extend_from_slice(body);
-    f
+    peer::raw_frame(opcode, flags, id, status, body)
 }
 
 fn encode(id: u64, req: &Request<'_>) -> Vec<u8> {
@@ -319,10 +312,7 @@ fn check_after_auth(t: &Target, what: &str, bytes: &[u8], expect: Expect) -> Res
 }
 
 fn is_reset(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionReset)
-    })
+    peer::is_reset(e)
 }
 
 fn error_of(f: &[u8]) -> Option<Errno> {
