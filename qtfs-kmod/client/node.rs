@@ -12,9 +12,9 @@ use crate::transport::Creds;
 use crate::vfs_super::SuperInfo;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::error::code::EIO;
-use kernel::new_spinlock;
+use kernel::new_mutex;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::{Arc, Mutex};
 
 /// An open file on the server that write-back may use: its handle and the
 /// credentials of whoever opened it.
@@ -41,9 +41,13 @@ pub(crate) struct Node {
     pub(crate) pseudo: AtomicBool,
     /// The server's preferred I/O size.
     pub(crate) blksize: AtomicU64,
-    /// A writable open that write-back of mmap'ed pages uses.
+    /// The file's writable opens, each in a slot (`None`: closed; the
+    /// slots are reused, so there are never more than the most writable
+    /// opens the file had at once). Write-back of mmap'ed pages (and
+    /// reads without a file) use the first, so that the close of one
+    /// writable open leaves write-back working for the others.
     #[pin]
-    pub(crate) writeback: SpinLock<Option<Arc<OpenState>>>,
+    pub(crate) writeback: Mutex<KVec<Option<Arc<OpenState>>>>,
     /// A symlink made here by splice rule `n` (`vfs_proc`), with no node
     /// on the server.
     pub(crate) spliced: Option<usize>,
@@ -59,7 +63,7 @@ impl Node {
             pages_stale: AtomicBool::new(false),
             pseudo: AtomicBool::new(attr.flags.contains(NodeFlags::PSEUDO)),
             blksize: AtomicU64::new(u64::from(attr.blksize)),
-            writeback <- new_spinlock!(None),
+            writeback <- new_mutex!(KVec::new()),
             spliced: None,
         }? Error)
     }
@@ -75,13 +79,36 @@ impl Node {
             pages_stale: AtomicBool::new(false),
             pseudo: AtomicBool::new(true),
             blksize: AtomicU64::new(u64::from(attr.blksize)),
-            writeback <- new_spinlock!(None),
+            writeback <- new_mutex!(KVec::new()),
             spliced: Some(rule),
         }? Error)
     }
 
     pub(crate) fn id(&self) -> u64 {
         self.id.load(Ordering::Acquire)
+    }
+
+    /// The open that write-back uses: a writable one still open.
+    pub(crate) fn writeback_open(&self) -> Option<Arc<OpenState>> {
+        self.writeback.lock().iter().flatten().next().cloned()
+    }
+
+    /// Registers a writable open for write-back.
+    pub(crate) fn add_writable(&self, state: Arc<OpenState>) -> Result {
+        let mut slots = self.writeback.lock();
+        match slots.iter_mut().find(|s| s.is_none()) {
+            Some(free) => *free = Some(state),
+            None => slots.push(Some(state), GFP_KERNEL)?,
+        }
+        Ok(())
+    }
+
+    /// Forgets a writable open at its release.
+    pub(crate) fn remove_writable(&self, state: &Arc<OpenState>) {
+        let mut slots = self.writeback.lock();
+        if let Some(slot) = slots.iter_mut().find(|s| s.as_ref().is_some_and(|o| Arc::ptr_eq(o, state))) {
+            *slot = None;
+        }
     }
 
     pub(crate) fn is_pseudo(&self) -> bool {

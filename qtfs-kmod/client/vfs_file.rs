@@ -212,9 +212,9 @@ fn new_open(inode: &Inode<Qtfs>, handle: u64, creds: Creds, writable: bool) -> R
         }
     };
     if writable && inode.kind() == Kind::Regular {
-        let mut wb = inode.data().writeback.lock();
-        if wb.is_none() {
-            *wb = Some(state.clone());
+        if let Err(e) = inode.data().add_writable(state.clone()) {
+            release_handle(inode, handle);
+            return Err(e);
         }
     }
     let poll = if inode.kind() == Kind::Regular && inode.data().is_pseudo() {
@@ -302,11 +302,8 @@ pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
     if open.state.writable && inode.kind() == Kind::Regular {
         // Mapped pages dirtied through this open go back with its handle.
         let _ = inode.write_and_wait(0, i64::MAX);
-        let n = inode.data();
-        let mut wb = n.writeback.lock();
-        if wb.as_ref().is_some_and(|s| Arc::ptr_eq(s, &open.state)) {
-            *wb = None;
-        }
+        // Write-back goes on with another writable open, if any.
+        inode.data().remove_writable(&open.state);
     }
     release_handle(inode, open.state.handle);
 }
@@ -508,7 +505,7 @@ pub(crate) fn read_folio(
     let info = info(inode);
     let state = match file.and_then(|f| f.open()) {
         Some(o) => o.state.clone(),
-        None => inode.data().writeback.lock().clone().ok_or(EBADF)?,
+        None => inode.data().writeback_open().ok_or(EBADF)?,
     };
     let mut buf = KVVec::from_elem(0u8, folio.size(), GFP_KERNEL)?;
     let mut got = 0;
@@ -530,7 +527,7 @@ pub(crate) fn readahead(inode: &Inode<Qtfs>, file: Option<&File<Qtfs>>, ra: &mut
     let info = info(inode);
     let state = match file.and_then(|f| f.open()) {
         Some(o) => o.state.clone(),
-        None => match inode.data().writeback.lock().clone() {
+        None => match inode.data().writeback_open() {
             Some(s) => s,
             None => return,
         },
@@ -563,7 +560,7 @@ pub(crate) fn readahead(inode: &Inode<Qtfs>, file: Option<&File<Qtfs>>, ra: &mut
 
 /// Writes back one folio's bytes dirtied through a shared mapping.
 pub(crate) fn write_folio(inode: &Inode<Qtfs>, data: &[u8], pos: i64) -> Result {
-    let state = inode.data().writeback.lock().clone().ok_or(EBADF)?;
+    let state = inode.data().writeback_open().ok_or(EBADF)?;
     let req = Request::Write(WriteRequest {
         handle: state.handle,
         offset: u64::try_from(pos).map_err(|_| EINVAL)?,
