@@ -449,13 +449,18 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     let cached = inode.kind() == Kind::Regular && !uncached(inode, io);
     if cached {
         // Dirty mapped pages of this range must not be written over the
-        // new data later.
-        inode.write_and_wait(start, start.saturating_add(io.remaining() as i64))?;
+        // new data later (an O_APPEND write's range is the HOST's end of
+        // file, not known yet: all of them).
+        let to = if io.append() { i64::MAX } else { start.saturating_add(io.remaining() as i64) };
+        inode.write_and_wait(if io.append() { 0 } else { start }, to)?;
     }
     let creds = Creds::current();
     let mut buf = KVVec::from_elem(0u8, io.remaining().min(MAX_IO_SIZE as usize), GFP_KERNEL)?;
     let mut total = 0usize;
-    let mut end = start;
+    // The range the HOST wrote (with O_APPEND not where `start` says: at
+    // its end of file, which a truncate may have moved below this open
+    // file's position).
+    let (mut first, mut end) = (i64::MAX, i64::MIN);
     while io.remaining() > 0 {
         let chunk = io.remaining().min(buf.len());
         let got = io.copy_in(&mut buf[..chunk]);
@@ -483,6 +488,7 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         let at = if io.append() { attr.size as i64 - written as i64 } else { pos };
         apply_own(inode, &attr);
         io.set_pos(at + written as i64);
+        first = first.min(at);
         end = end.max(at + written as i64);
         total += written;
         if written < got {
@@ -490,7 +496,6 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         }
     }
     if cached && total > 0 {
-        let first = if io.append() { end - total as i64 } else { start };
         let _ = inode.invalidate_pages(first, end);
     }
     Ok(total)
