@@ -77,6 +77,14 @@ enum Cmd {
         slots_per_worker: u64,
         #[arg(long, default_value_t = 200)]
         log_record: u64,
+        /// Leave these kinds of operation out (comma-separated names as
+        /// the counts print them, e.g. mmap_write,slot_mmap).
+        #[arg(long, value_delimiter = ',')]
+        without: Vec<String>,
+        /// Mapped slot writes into the same file (and pages) as the
+        /// `pwrite`s of other workers (qtfs loses such writes today).
+        #[arg(long)]
+        mixed: bool,
     },
     /// One worker of `run` (started by it).
     #[command(hide = true)]
@@ -152,6 +160,10 @@ enum Cmd {
         /// Store through one shared mapping of the whole file.
         #[arg(long)]
         mmap: bool,
+        /// Store through a shared mapping of each MiB in turn (mapped,
+        /// stored, msync'ed, unmapped).
+        #[arg(long, conflicts_with = "mmap")]
+        mmap_windows: bool,
         /// fdatasync (or msync) after every so many bytes; 0: at the end.
         #[arg(long, value_parser = size, default_value = "8M")]
         sync_every: u64,
@@ -186,7 +198,19 @@ fn main() -> Result<()> {
             slot_size,
             slots_per_worker,
             log_record,
+            without,
+            mixed,
         } => {
+            let without = without
+                .iter()
+                .map(|n| {
+                    model::Kind::from_name(n)
+                        .ok_or_else(|| anyhow::anyhow!("--without: unknown kind {n:?}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if without.len() >= model::Kind::ALL.len() {
+                anyhow::bail!("--without leaves no operation");
+            }
             if workers == 0
                 || slots_per_worker == 0
                 || slot_size <= gen::HEADER as u64
@@ -208,6 +232,8 @@ fn main() -> Result<()> {
                 slot_size,
                 slots_per_worker,
                 log_record,
+                without,
+                mixed,
             };
             run::coordinate(&dir, &p)
         }
@@ -268,8 +294,16 @@ fn main() -> Result<()> {
             size,
             seed,
             mmap,
+            mmap_windows,
             sync_every,
-        } => pressure::fill(&file, size, seed, mmap, sync_every),
+        } => {
+            let mode = match (mmap, mmap_windows) {
+                (true, _) => pressure::FillMode::Mmap,
+                (_, true) => pressure::FillMode::MmapWindows,
+                _ => pressure::FillMode::Write,
+            };
+            pressure::fill(&file, size, seed, mode, sync_every)
+        }
         Cmd::CheckFill { file, size, seed } => pressure::check_fill(&file, size, seed),
         Cmd::Hog {
             keep_free,

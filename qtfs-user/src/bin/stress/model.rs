@@ -7,12 +7,16 @@
 //! do can legitimately interfere:
 //! - `private-W`: worker W's own file (writes, reads, truncates, appends,
 //!   shared-mmap writes, fsync, reopen, whole-file checks); exact bytes.
-//! - `shared-slots`: one file of fixed-size slots, slot S owned by worker
-//!   `S % workers`; a worker writes records (with `pwrite` or through a
-//!   shared mapping) only into its own slots, but slots of different
+//! - `shared-slots` and `shared-mapped`: files of fixed-size slots, slot S
+//!   owned by worker `S % workers`; a worker writes records only into its
+//!   own slots (of `shared-slots` with `pwrite`, of `shared-mapped`
+//!   through a shared mapping and `msync`), but slots of different
 //!   workers share pages, and it reads any slot: its own must be exactly
 //!   its last record, another's must be zero or a whole, valid record of
-//!   that slot's owner at that offset.
+//!   that slot's owner at that offset. With `mixed`, both kinds of write
+//!   go to `shared-slots`, so that one process's `pwrite` and another's
+//!   mapped stores meet in the same page (see docs/client.md, "Not done
+//!   yet": qtfs loses such writes today).
 //! - `shared-log`: `O_APPEND` records of every worker; each complete
 //!   record must be valid, and a worker's own records must be all there,
 //!   in order, exactly once.
@@ -34,6 +38,12 @@ pub struct Params {
     pub slots_per_worker: u64,
     /// Size of a record of `shared-log`.
     pub log_record: u64,
+    /// Kinds of operation left out of the plan (to narrow a failure down).
+    #[serde(default)]
+    pub without: Vec<Kind>,
+    /// Mapped slot writes go to `shared-slots` too, beside `pwrite`s.
+    #[serde(default)]
+    pub mixed: bool,
 }
 
 impl Params {
@@ -42,7 +52,8 @@ impl Params {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     Write,
     Read,
@@ -97,6 +108,10 @@ impl Kind {
         }
     }
 
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// Relative frequency in the plan.
     fn weight(self) -> u64 {
         match self {
@@ -132,8 +147,8 @@ pub enum Op {
     Check,
     SlotWrite { slot: u64, seq: u64 },
     SlotMmap { slot: u64, seq: u64 },
-    SlotRead { slot: u64 },
-    SlotScan { first: u64, count: u64 },
+    SlotRead { file: usize, slot: u64 },
+    SlotScan { file: usize, first: u64, count: u64 },
     LogAppend { seq: u64 },
     LogRead,
 }
@@ -166,11 +181,25 @@ pub fn bytes(data: u64, len: u64) -> Vec<u8> {
 }
 
 /// What one worker's files must hold.
-#[derive(Debug, Clone, Default)]
+/// The slot file mapped slot writes go to: 1 (`shared-mapped`), or 0
+/// (`shared-slots`) with `mixed`.
+pub fn mapped_file(p: &Params) -> usize {
+    if p.mixed {
+        0
+    } else {
+        1
+    }
+}
+
+pub const SLOT_FILES: [&str; 2] = ["shared-slots", "shared-mapped"];
+
+#[derive(Debug, Clone)]
 pub struct Model {
+    pub params: Params,
     pub private: Vec<u8>,
     /// The last record sequence number written into each of the
-    /// worker's slots (index: slot number; `None`: never written, zeros).
+    /// worker's slots (index: file * slots + slot number, file 0
+    /// `shared-slots`, 1 `shared-mapped`; `None`: never written, zeros).
     pub slots: Vec<Option<u64>>,
     /// Record sequence numbers given out so far (slots and log share them).
     pub next_seq: u64,
@@ -179,8 +208,8 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn slot_record(&self, p: &Params, worker: u32, slot: u64) -> Vec<u8> {
-        match self.slots[slot as usize] {
+    pub fn slot_record(&self, p: &Params, worker: u32, file: usize, slot: u64) -> Vec<u8> {
+        match self.slots[file * p.slots() as usize + slot as usize] {
             Some(seq) => record(
                 p.seed,
                 worker,
@@ -203,8 +232,10 @@ impl Model {
             }
             Op::Truncate { size } => self.private.resize(size as usize, 0),
             Op::Append { len, data } => self.private.extend_from_slice(&bytes(data, len)),
-            Op::SlotWrite { slot, seq } | Op::SlotMmap { slot, seq } => {
-                self.slots[slot as usize] = Some(seq);
+            Op::SlotWrite { slot, seq } => self.slots[slot as usize] = Some(seq),
+            Op::SlotMmap { slot, seq } => {
+                let file = mapped_file(&self.params);
+                self.slots[file * self.params.slots() as usize + slot as usize] = Some(seq);
             }
             Op::LogAppend { seq } => self.log.push(seq),
             Op::Read { .. }
@@ -236,8 +267,11 @@ impl Planner {
             rng: Rng::new(mix(&[p.seed, worker as u64, 0x706c_616e])),
             index: 0,
             model: Model {
-                slots: vec![None; p.slots() as usize],
-                ..Model::default()
+                slots: vec![None; 2 * p.slots() as usize],
+                params: p.clone(),
+                private: Vec::new(),
+                next_seq: 0,
+                log: Vec::new(),
             },
         }
     }
@@ -259,15 +293,22 @@ impl Planner {
     pub fn next_op(&mut self) -> Op {
         self.index += 1;
         let data = mix(&[self.p.seed, self.worker as u64, self.index, 0x6461_7461]);
-        let total: u64 = Kind::ALL.iter().map(|k| k.weight()).sum();
-        let mut pick = self.rng.below(total);
+        let weight = |k: Kind| {
+            if self.p.without.contains(&k) {
+                0
+            } else {
+                k.weight()
+            }
+        };
+        let total: u64 = Kind::ALL.iter().map(|&k| weight(k)).sum();
+        let mut pick = self.rng.below(total.max(1));
         let mut kind = Kind::Write;
         for k in Kind::ALL {
-            if pick < k.weight() {
+            if pick < weight(k) {
                 kind = k;
                 break;
             }
-            pick -= k.weight();
+            pick -= weight(k);
         }
         let size = self.model.private.len() as u64;
         let max = self.p.max_size;
@@ -317,12 +358,14 @@ impl Planner {
                 }
             }
             Kind::SlotRead => Op::SlotRead {
+                file: self.rng.below(2) as usize,
                 slot: self.own_slot(),
             },
             Kind::SlotScan => {
                 let slots = self.p.slots();
                 let count = self.rng.range(1, 12).min(slots);
                 Op::SlotScan {
+                    file: self.rng.below(2) as usize,
                     first: self.rng.below(slots - count + 1),
                     count,
                 }
@@ -366,6 +409,8 @@ mod tests {
             slot_size: 1000,
             slots_per_worker: 4,
             log_record: 200,
+            without: vec![],
+            mixed: false,
         }
     }
 

@@ -13,6 +13,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 const CHUNK: u64 = 1 << 20;
+/// `fill` says how far it got every so many bytes (a stall shows where).
+const PROGRESS: u64 = 16 << 20;
 
 fn content(seed: u64, off: u64, len: u64) -> Vec<u8> {
     let mut v = vec![0u8; len as usize];
@@ -22,8 +24,19 @@ fn content(seed: u64, off: u64, len: u64) -> Vec<u8> {
     v
 }
 
+/// How `fill` writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FillMode {
+    Write,
+    /// One shared mapping of the whole file.
+    Mmap,
+    /// A shared mapping of each 1 MiB in turn, stored, `msync`ed, unmapped.
+    MmapWindows,
+}
+
 /// `size` must be a multiple of 1 MiB; `sync_every` 0: only at the end.
-pub fn fill(path: &Path, size: u64, seed: u64, mmap: bool, sync_every: u64) -> Result<()> {
+pub fn fill(path: &Path, size: u64, seed: u64, mode: FillMode, sync_every: u64) -> Result<()> {
+    let mmap = mode == FillMode::Mmap;
     if size % CHUNK != 0 {
         bail!("size must be a multiple of 1 MiB");
     }
@@ -56,6 +69,13 @@ pub fn fill(path: &Path, size: u64, seed: u64, mmap: bool, sync_every: u64) -> R
         let mut result = Ok(());
         for off in (0..size).step_by(CHUNK as usize) {
             let data = content(seed, off, CHUNK);
+            if off > 0 && off % PROGRESS == 0 {
+                println!(
+                    "fill: {} MiB stored, {:.1}s",
+                    off >> 20,
+                    started.elapsed().as_secs_f64()
+                );
+            }
             // SAFETY: `off + CHUNK <= size`, the mapping's length.
             unsafe {
                 std::ptr::copy_nonoverlapping(data.as_ptr(), p.add(off as usize), data.len())
@@ -76,8 +96,27 @@ pub fn fill(path: &Path, size: u64, seed: u64, mmap: bool, sync_every: u64) -> R
         // SAFETY: as above; not used afterwards.
         unsafe { libc::munmap(p.cast(), size as usize) };
         result?;
+    } else if mode == FillMode::MmapWindows {
+        f.set_len(size)?;
+        for off in (0..size).step_by(CHUNK as usize) {
+            if off > 0 && off % PROGRESS == 0 {
+                println!(
+                    "fill: {} MiB stored, {:.1}s",
+                    off >> 20,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            crate::io::mmap_write(&f, off, &content(seed, off, CHUNK))?;
+        }
     } else {
         for off in (0..size).step_by(CHUNK as usize) {
+            if off > 0 && off % PROGRESS == 0 {
+                println!(
+                    "fill: {} MiB written, {:.1}s",
+                    off >> 20,
+                    started.elapsed().as_secs_f64()
+                );
+            }
             f.write_all_at(&content(seed, off, CHUNK), off)?;
             since_sync += CHUNK;
             if sync_every > 0 && since_sync >= sync_every {
@@ -91,10 +130,10 @@ pub fn fill(path: &Path, size: u64, seed: u64, mmap: bool, sync_every: u64) -> R
     println!(
         "fill: {} MiB {} in {t:.1}s ({:.1} MB/s)",
         size >> 20,
-        if mmap {
-            "through a shared mapping"
-        } else {
-            "with write(2)"
+        match mode {
+            FillMode::Write => "with write(2)",
+            FillMode::Mmap => "through one shared mapping",
+            FillMode::MmapWindows => "through a shared mapping of each MiB",
         },
         size as f64 / t / 1e6
     );

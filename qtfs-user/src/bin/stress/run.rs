@@ -4,7 +4,7 @@
 //! executed and checked operation by operation.
 use crate::gen::{check_record, first_difference, record, ANY_OFFSET};
 use crate::io::{mmap_write, pread_full, read_all, write_once};
-use crate::model::{bytes, Kind, Model, Op, Params, Planner};
+use crate::model::{bytes, mapped_file, Kind, Model, Op, Params, Planner, SLOT_FILES};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -14,7 +14,6 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 pub const PARAMS_FILE: &str = "stress.json";
-pub const SLOTS_FILE: &str = "shared-slots";
 pub const LOG_FILE: &str = "shared-log";
 /// Reads of another worker's bad-looking slot before it counts as a
 /// mismatch (its owner may have been writing it).
@@ -38,7 +37,9 @@ pub fn coordinate(dir: &Path, p: &Params) -> Result<()> {
     for w in 0..p.workers {
         File::create(private_file(dir, w))?;
     }
-    File::create(dir.join(SLOTS_FILE))?.set_len(p.slots() * p.slot_size)?;
+    for name in SLOT_FILES {
+        File::create(dir.join(name))?.set_len(p.slots() * p.slot_size)?;
+    }
     File::create(dir.join(LOG_FILE))?;
     std::fs::write(dir.join(PARAMS_FILE), serde_json::to_string_pretty(p)?)?;
     println!(
@@ -97,7 +98,8 @@ pub fn coordinate(dir: &Path, p: &Params) -> Result<()> {
 struct Files {
     private: File,
     private_append: File,
-    slots: File,
+    /// `shared-slots` and `shared-mapped`.
+    slots: [File; 2],
     log_append: File,
 }
 
@@ -120,7 +122,7 @@ impl Files {
         Ok(Files {
             private: rw(private_file(dir, worker))?,
             private_append: append(private_file(dir, worker))?,
-            slots: rw(dir.join(SLOTS_FILE))?,
+            slots: [rw(dir.join(SLOT_FILES[0]))?, rw(dir.join(SLOT_FILES[1]))?],
             log_append: append(dir.join(LOG_FILE))?,
         })
     }
@@ -155,12 +157,20 @@ impl Worker<'_> {
         Ok(())
     }
 
-    fn check_slots(&self, f: &File, model: &Model, first: u64, count: u64) -> Result<(), String> {
+    fn check_slots(
+        &self,
+        files: &Files,
+        model: &Model,
+        file: usize,
+        first: u64,
+        count: u64,
+    ) -> Result<(), String> {
         let r = self.p.slot_size;
-        let got = pread_full(f, first * r, count * r).map_err(|e| format!("read slots: {e}"))?;
+        let (f, name) = (&files.slots[file], SLOT_FILES[file]);
+        let got = pread_full(f, first * r, count * r).map_err(|e| format!("read {name}: {e}"))?;
         if got.len() as u64 != count * r {
             return Err(format!(
-                "shared-slots: read {} of {} bytes at {}",
+                "{name}: read {} of {} bytes at {}",
                 got.len(),
                 count * r,
                 first * r
@@ -170,12 +180,12 @@ impl Worker<'_> {
             let slot = first + i as u64;
             let owner = (slot % self.p.workers as u64) as u32;
             if owner == self.id {
-                let want = model.slot_record(self.p, self.id, slot);
+                let want = model.slot_record(self.p, self.id, file, slot);
                 if let Some(d) = first_difference(slot * r, &want, data) {
-                    return Err(format!("shared-slots, own slot {slot}: {d}"));
+                    return Err(format!("{name}, own slot {slot}: {d}"));
                 }
-            } else if let Err(e) = self.check_foreign_slot(f, slot, owner, data) {
-                return Err(e);
+            } else {
+                self.check_foreign_slot(f, name, slot, owner, data)?;
             }
         }
         Ok(())
@@ -189,6 +199,7 @@ impl Worker<'_> {
     fn check_foreign_slot(
         &self,
         f: &File,
+        name: &str,
         slot: u64,
         owner: u32,
         first: &[u8],
@@ -201,11 +212,11 @@ impl Worker<'_> {
             match check_record(self.p.seed, data) {
                 Ok(id) if id.writer == owner && id.offset == slot * r => Ok(()),
                 Ok(id) => Err(format!(
-                    "shared-slots, slot {slot} (offset {}) of worker {owner} holds {id:?}",
+                    "{name}, slot {slot} (offset {}) of worker {owner} holds {id:?}",
                     slot * r
                 )),
                 Err(e) => Err(format!(
-                    "shared-slots, slot {slot} (offset {}) of worker {owner}: {e}",
+                    "{name}, slot {slot} (offset {}) of worker {owner}: {e}",
                     slot * r
                 )),
             }
@@ -216,7 +227,7 @@ impl Worker<'_> {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
-            let again = pread_full(f, slot * r, r).map_err(|e| format!("read slots: {e}"))?;
+            let again = pread_full(f, slot * r, r).map_err(|e| format!("read {name}: {e}"))?;
             verdict = judge(&again);
         }
         verdict
@@ -288,22 +299,23 @@ impl Worker<'_> {
             Op::MmapWrite { off, len, data } => mmap_write(&files.private, off, &bytes(data, len))?,
             Op::Fsync => {
                 files.private.sync_all()?;
-                files.slots.sync_all()?;
+                files.slots[0].sync_all()?;
+                files.slots[1].sync_all()?;
             }
             Op::Reopen => *files = Files::open(self.dir, self.id)?,
             Op::Check => return Ok(self.check_private(&files.private, model)),
-            Op::SlotWrite { slot, seq } => files.slots.write_all_at(
+            Op::SlotWrite { slot, seq } => files.slots[0].write_all_at(
                 &record(self.p.seed, self.id, seq, slot * r, r as usize),
                 slot * r,
             )?,
             Op::SlotMmap { slot, seq } => mmap_write(
-                &files.slots,
+                &files.slots[mapped_file(self.p)],
                 slot * r,
                 &record(self.p.seed, self.id, seq, slot * r, r as usize),
             )?,
-            Op::SlotRead { slot } => return Ok(self.check_slots(&files.slots, model, slot, 1)),
-            Op::SlotScan { first, count } => {
-                return Ok(self.check_slots(&files.slots, model, first, count))
+            Op::SlotRead { file, slot } => return Ok(self.check_slots(files, model, file, slot, 1)),
+            Op::SlotScan { file, first, count } => {
+                return Ok(self.check_slots(files, model, file, first, count))
             }
             Op::LogAppend { seq } => write_once(
                 &files.log_append,
@@ -352,7 +364,8 @@ pub fn work(dir: &Path, worker: u32) -> Result<()> {
     let model = &planner.model;
     let checks = [
         w.check_private(&files.private, model),
-        w.check_slots(&files.slots, model, 0, p.slots()),
+        w.check_slots(&files, model, 0, 0, p.slots()),
+        w.check_slots(&files, model, 1, 0, p.slots()),
         w.check_log(model),
     ];
     for c in checks {

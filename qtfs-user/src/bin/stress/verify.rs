@@ -2,8 +2,8 @@
 //! on the DPU through qtfs and on the HOST over its own copies.
 use crate::gen::{check_record, first_difference, ANY_OFFSET};
 use crate::io::read_all;
-use crate::model::replay;
-use crate::run::{load_params, private_file, LOG_FILE, SLOTS_FILE};
+use crate::model::{replay, SLOT_FILES};
+use crate::run::{load_params, private_file, LOG_FILE};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,18 +29,17 @@ pub fn verify(dir: &Path) -> Result<()> {
         }
     }
 
-    let slots = read(&dir.join(SLOTS_FILE))?;
-    bytes += slots.len() as u64;
-    let mut want = Vec::with_capacity(slots.len());
-    for s in 0..p.slots() {
-        let owner = (s % p.workers as u64) as usize;
-        want.extend_from_slice(&models[owner].slot_record(&p, owner as u32, s));
-    }
-    if let Some(d) = first_difference(0, &want, &slots) {
-        mismatches.push(format!(
-            "{SLOTS_FILE}: {d} (slot {})",
-            d_slot(&d, p.slot_size)
-        ));
+    for (file, name) in SLOT_FILES.iter().enumerate() {
+        let slots = read(&dir.join(name))?;
+        bytes += slots.len() as u64;
+        let mut want = Vec::with_capacity(slots.len());
+        for s in 0..p.slots() {
+            let owner = (s % p.workers as u64) as usize;
+            want.extend_from_slice(&models[owner].slot_record(&p, owner as u32, file, s));
+        }
+        if let Some(d) = first_difference(0, &want, &slots) {
+            mismatches.push(format!("{name}: {d} (slot {})", d_slot(&d, p.slot_size)));
+        }
     }
 
     let log = read(&dir.join(LOG_FILE))?;
@@ -85,7 +84,7 @@ pub fn verify(dir: &Path) -> Result<()> {
     }
     println!(
         "verify: {} files, {bytes} bytes, {} log records, mismatches={}",
-        p.workers + 2,
+        p.workers as usize + 1 + SLOT_FILES.len(),
         expected_records,
         mismatches.len()
     );
