@@ -26,7 +26,7 @@ const LINE_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn version(seed: u64, n: u64, size: u64) -> Vec<u8> {
     let mut v = vec![0u8; size as usize];
-    Rng::new(mix(&[seed, n, 0x6332_6f])).fill(&mut v);
+    Rng::new(mix(&[seed, n, 0x0063_326f])).fill(&mut v);
     let tag = format!("version {n:012}\n");
     let k = tag.len().min(v.len());
     v[..k].copy_from_slice(&tag.as_bytes()[..k]);

@@ -51,7 +51,7 @@ pub struct Options {
     pub retry_for: Duration,
 }
 
-fn attempt(dir: &Path, p: &JournalParams, seq: u64, files: &mut Vec<Option<File>>) -> Result<()> {
+fn attempt(dir: &Path, p: &JournalParams, seq: u64, files: &mut [Option<File>]) -> Result<()> {
     let (path, offset) = p.place(dir, seq);
     let slot = (seq % p.files) as usize;
     if files[slot].is_none() {

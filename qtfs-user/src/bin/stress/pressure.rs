@@ -37,7 +37,7 @@ pub enum FillMode {
 /// `size` must be a multiple of 1 MiB; `sync_every` 0: only at the end.
 pub fn fill(path: &Path, size: u64, seed: u64, mode: FillMode, sync_every: u64) -> Result<()> {
     let mmap = mode == FillMode::Mmap;
-    if size % CHUNK != 0 {
+    if !size.is_multiple_of(CHUNK) {
         bail!("size must be a multiple of 1 MiB");
     }
     let started = Instant::now();
@@ -69,7 +69,7 @@ pub fn fill(path: &Path, size: u64, seed: u64, mode: FillMode, sync_every: u64) 
         let mut result = Ok(());
         for off in (0..size).step_by(CHUNK as usize) {
             let data = content(seed, off, CHUNK);
-            if off > 0 && off % PROGRESS == 0 {
+            if off > 0 && off.is_multiple_of(PROGRESS) {
                 println!(
                     "fill: {} MiB stored, {:.1}s",
                     off >> 20,
@@ -99,7 +99,7 @@ pub fn fill(path: &Path, size: u64, seed: u64, mode: FillMode, sync_every: u64) 
     } else if mode == FillMode::MmapWindows {
         f.set_len(size)?;
         for off in (0..size).step_by(CHUNK as usize) {
-            if off > 0 && off % PROGRESS == 0 {
+            if off > 0 && off.is_multiple_of(PROGRESS) {
                 println!(
                     "fill: {} MiB stored, {:.1}s",
                     off >> 20,
@@ -110,7 +110,7 @@ pub fn fill(path: &Path, size: u64, seed: u64, mode: FillMode, sync_every: u64) 
         }
     } else {
         for off in (0..size).step_by(CHUNK as usize) {
-            if off > 0 && off % PROGRESS == 0 {
+            if off > 0 && off.is_multiple_of(PROGRESS) {
                 println!(
                     "fill: {} MiB written, {:.1}s",
                     off >> 20,
