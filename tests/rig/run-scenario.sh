@@ -26,8 +26,9 @@ done
 limit=300
 [ -f "$scenario/timeout" ] && limit=$(tr -dc 0-9 <"$scenario/timeout")
 # RIG_TIMEOUT_SCALE (a whole number, default 1) multiplies the limit and the
-# guests' allowance for boot and kmemleak scans: `make test-debug` runs
-# under KASAN, several times slower.
+# guests' allowance for boot and kmemleak scans (and reaches the scripts,
+# as RIG_TIMEOUT_SCALE in their environment, for their own waits): `make
+# test-debug` runs under KASAN, several times slower.
 scale=${RIG_TIMEOUT_SCALE:-1}
 case "$scale" in '' | *[!0-9]* | 0) die "RIG_TIMEOUT_SCALE=$scale: not a positive whole number" ;; esac
 limit=$((limit * scale))
@@ -59,7 +60,7 @@ start_guest() { # role, netdev option, mac
         -accel tcg,thread=multi -cpu max -smp 2 -m 1024 \
         -display none -monitor none -no-reboot \
         -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initrd.cpio" \
-        -append "console=ttyS0 panic=-1 loglevel=6 RIG_ROLE=$role RIG_TIMEOUT=$limit ${RIG_KERNEL_ARGS:-}" \
+        -append "console=ttyS0 panic=-1 loglevel=6 RIG_ROLE=$role RIG_TIMEOUT=$limit RIG_TIMEOUT_SCALE=$scale ${RIG_KERNEL_ARGS:-}" \
         -serial stdio -serial "file:$work/$role.dmesg" \
         -netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=$mac" \
         </dev/null 2>&1 | show_live "$role" "$work/$role.console"

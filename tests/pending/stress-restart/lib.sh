@@ -19,8 +19,10 @@ DOWN_SECONDS=8
 # server, 12394 when the journal is written, 12398 at the end; the HOST
 # opens 12393 when it has verified its copies.
 barrier_open() { nc -l -p "$1" </dev/null >/dev/null & BARRIER_PID=$!; }
+# Waits are multiplied by RIG_TIMEOUT_SCALE (set by the rig; 5 under KASAN).
+SCALE=${RIG_TIMEOUT_SCALE:-1}
 barrier_wait() {
-    _t=$1
+    _t=$(($1 * SCALE))
     while [ "$_t" -gt 0 ]; do
         nc -w 2 "$2" "$3" </dev/null >/dev/null 2>&1 && return 0
         sleep 1; _t=$((_t - 1))
@@ -32,7 +34,7 @@ barrier_wait() {
 acked() { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0; }
 # wait_acked FILE N SECONDS: until the journal has N lines.
 wait_acked() {
-    _t=$3
+    _t=$(($3 * SCALE))
     while [ "$(acked "$1")" -lt "$2" ]; do
         [ "$_t" -gt 0 ] || return 1
         sleep 1; _t=$((_t - 1))

@@ -45,7 +45,7 @@ echo $((MEM_LIMIT_MB * 1024 * 1024)) > $CG/writer/memory.max || fail "memory.max
 barrier_wait 200 "$HOST_IP" 12395 || fail "the HOST's memory hog never started"
 # In the cgroup, each command bounded: a deadlock fails at its timeout.
 in_cgroup() { # seconds, command...
-    _limit=$1; shift
+    _limit=$(($1 * SCALE)); shift
     timeout "$_limit" sh -c 'echo $$ > '$CG/writer/cgroup.procs' && exec "$@"' sh "$@"
     _rc=$?
     [ $_rc = 143 ] && fail "$* did not finish within $_limit s in the memory cgroup (deadlock?)"

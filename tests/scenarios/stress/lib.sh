@@ -34,8 +34,10 @@ MMAP_PRESSURE=${STRESS_MMAP_PRESSURE:-0}
 # 12398 at the end; the HOST opens 12395 when its memory hog holds memory,
 # 12393 when it has checked the pressure files.
 barrier_open() { nc -l -p "$1" </dev/null >/dev/null & BARRIER_PID=$!; }
+# Waits are multiplied by RIG_TIMEOUT_SCALE (set by the rig; 5 under KASAN).
+SCALE=${RIG_TIMEOUT_SCALE:-1}
 barrier_wait() {
-    _t=$1
+    _t=$(($1 * SCALE))
     while [ "$_t" -gt 0 ]; do
         nc -w 2 "$2" "$3" </dev/null >/dev/null 2>&1 && return 0
         sleep 1; _t=$((_t - 1))
