@@ -10,17 +10,20 @@ KEY=5f4dcc3b5aa765d61d8327deb882cf99a1b2c3d4e5f60718293a4b5c6d7e8f90
 # reproduced with the same seed, given to both guests' environment with
 # `RIG_KERNEL_ARGS=STRESS_SEED=N` (the kernel passes it on to init).
 SEED=${STRESS_SEED:-20261202}
+# Sizes can be changed through the guests' environment
+# (RIG_KERNEL_ARGS="STRESS_OPS=300 STRESS_C2O_ROUNDS=20 STRESS_MEM_LIMIT_MB=16"),
+# e.g. for a shorter run on the KASAN kernel.
 # The model-checked workload: workers x operations each.
 WORKERS=4
 OPS=${STRESS_OPS:-1200}
 # Close-to-open: versions the HOST writes, DPU readers checking each.
-C2O_ROUNDS=60
+C2O_ROUNDS=${STRESS_C2O_ROUNDS:-60}
 C2O_READERS=3
 C2O_PORT=12390
 # Memory pressure: the DPU writer's cgroup limit, and 3x that written with
 # write(2) (fdatasync every 8 MiB) and read back.
-MEM_LIMIT_MB=32
-FILL_MB=96
+MEM_LIMIT_MB=${STRESS_MEM_LIMIT_MB:-32}
+FILL_MB=$((3 * MEM_LIMIT_MB))
 # STRESS_MMAP_PRESSURE=1 (RIG_KERNEL_ARGS) adds MMAP_MB stored through one
 # shared mapping in a MMAP_LIMIT_MB cgroup. Off by default: today such a
 # writer stops making progress once the cgroup is full of its mapped (and
