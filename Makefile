@@ -8,7 +8,7 @@ export CC_x86_64_unknown_linux_musl ?= musl-gcc
 # fresh clone (CI) reuses what an earlier run compiled.
 export CARGO_TARGET_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/qtfs/cargo-target
 
-.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test fuzz bench bench-fs bench-rexec bench-smoke pjdfstest clean
+.PHONY: help deps kernel modules user lint unit rig-selftest vm-test demo test test-debug fuzz bench bench-fs bench-rexec bench-smoke pjdfstest clean
 
 help:
 	@echo "make demo      HOST and DPU guests: load the modules, connect, run commands through rexec"
@@ -20,6 +20,7 @@ help:
 	@echo "make vm-test [T=name|T=/abs/dir]   run one VM scenario, or all of them"
 	@echo "make bench     benchmarks: bench-fs, then bench-rexec"
 	@echo "make bench-fs  qtfs beside local tmpfs, NFSv4.2, 9p and raw TCP in the guests (build/bench/)"
+	@echo "make test-debug  the fault, hostile-peer and stress scenarios on a KASAN kernel (DEBUG_SCENARIOS=...)"
 	@echo "make fuzz      fuzz every protocol decoder (FUZZ_SECONDS per target, default 60)"
 	@echo "make pjdfstest POSIX conformance (pjdfstest) in the guests: local tmpfs baseline, then qtfs"
 
@@ -64,6 +65,16 @@ rig-selftest: modules user
 	tests/rig/selftest.sh
 
 test: deps lint unit rig-selftest vm-test pjdfstest bench-smoke
+
+# Not part of `make test` (README, "The VM rig"): the scenarios below on a
+# second kernel, ci/kernel.config plus ci/kernel-debug.config (KASAN),
+# cached under its own key, with the modules built into build/modules-debug/
+# so that build/modules/ stays the test kernel's. DEBUG_SCENARIOS=stress
+# runs one; a name without a scenario directory is an error.
+DEBUG_SCENARIOS ?= faults hostile stress
+test-debug: deps user
+	QTFS_KERNEL_VARIANT=debug ci/build-modules.sh
+	QTFS_KERNEL_VARIANT=debug tests/rig/test-debug.sh $(DEBUG_SCENARIOS)
 
 fuzz: deps
 	command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz

@@ -18,9 +18,10 @@ use crate::vfs_super::SuperInfo;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use kernel::alloc::KVVec;
 use kernel::error::code::{EINVAL, EIO, ENOENT, ENOTDIR};
+use kernel::new_mutex;
 use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLock};
+use kernel::sync::{Arc, Mutex, SpinLock};
 
 /// A server id (node or handle) in one session: an id is valid only on
 /// the connection of the session that gave it (a new session reuses the
@@ -132,9 +133,13 @@ pub(crate) struct Node {
     /// made durable since (0: none): if that session ends first, they may
     /// be lost, which the next `fsync` or `close` reports ([`note_lost_writes`]).
     pub(crate) unsynced: AtomicU64,
-    /// A writable open that write-back of mmap'ed pages uses.
+    /// The file's writable opens, each in a slot (`None`: closed; the
+    /// slots are reused, so there are never more than the most writable
+    /// opens the file had at once). Write-back of mmap'ed pages (and
+    /// reads without a file) use the first, so that the close of one
+    /// writable open leaves write-back working for the others.
     #[pin]
-    pub(crate) writeback: SpinLock<Option<Arc<OpenState>>>,
+    pub(crate) writeback: Mutex<KVec<Option<Arc<OpenState>>>>,
     /// A symlink made here by splice rule `n` (`vfs_proc`), with no node
     /// on the server.
     pub(crate) spliced: Option<usize>,
@@ -150,7 +155,7 @@ impl Node {
             pseudo: AtomicBool::new(attr.flags.contains(NodeFlags::PSEUDO)),
             blksize: AtomicU64::new(u64::from(attr.blksize)),
             unsynced: AtomicU64::new(0),
-            writeback <- new_spinlock!(None),
+            writeback <- new_mutex!(KVec::new()),
             spliced: None,
         }? Error)
     }
@@ -166,7 +171,7 @@ impl Node {
             pseudo: AtomicBool::new(true),
             blksize: AtomicU64::new(u64::from(attr.blksize)),
             unsynced: AtomicU64::new(0),
-            writeback <- new_spinlock!(None),
+            writeback <- new_mutex!(KVec::new()),
             spliced: Some(rule),
         }? Error)
     }
@@ -201,6 +206,29 @@ impl Node {
         let held = *r;
         r.nlookup = 0;
         held
+    }
+
+    /// The open that write-back uses: a writable one still open.
+    pub(crate) fn writeback_open(&self) -> Option<Arc<OpenState>> {
+        self.writeback.lock().iter().flatten().next().cloned()
+    }
+
+    /// Registers a writable open for write-back.
+    pub(crate) fn add_writable(&self, state: Arc<OpenState>) -> Result {
+        let mut slots = self.writeback.lock();
+        match slots.iter_mut().find(|s| s.is_none()) {
+            Some(free) => *free = Some(state),
+            None => slots.push(Some(state), GFP_KERNEL)?,
+        }
+        Ok(())
+    }
+
+    /// Forgets a writable open at its release.
+    pub(crate) fn remove_writable(&self, state: &Arc<OpenState>) {
+        let mut slots = self.writeback.lock();
+        if let Some(slot) = slots.iter_mut().find(|s| s.as_ref().is_some_and(|o| Arc::ptr_eq(o, state))) {
+            *slot = None;
+        }
     }
 
     pub(crate) fn is_pseudo(&self) -> bool {

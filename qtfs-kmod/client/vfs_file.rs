@@ -300,23 +300,17 @@ fn open_handle(inode: &Inode<Qtfs>, creds: Creds, flags: OpenFlags) -> Result<KB
 /// The open state of a new handle of `conn`'s session, opened with
 /// `flags`: registered for write-back if writable.
 pub(crate) fn new_open(inode: &Inode<Qtfs>, conn: &Conn, handle: u64, creds: Creds, flags: OpenFlags) -> Result<KBox<Open>> {
-    match build_open(inode, conn, handle, creds, flags) {
-        Ok(open) => {
-            // Registered only once nothing can fail any more (release
-            // takes it out again).
-            if open.state.writable && inode.kind() == Kind::Regular {
-                let mut wb = inode.data().writeback.lock();
-                if wb.is_none() {
-                    *wb = Some(open.state.clone());
-                }
-            }
-            Ok(open)
+    let open = build_open(inode, conn, handle, creds, flags).and_then(|open| {
+        // Registered last (release takes it out again).
+        if open.state.writable && inode.kind() == Kind::Regular {
+            inode.data().add_writable(open.state.clone())?;
         }
-        Err(e) => {
-            release_in(conn, handle);
-            Err(e)
-        }
+        Ok(open)
+    });
+    if open.is_err() {
+        release_in(conn, handle);
     }
+    open
 }
 
 /// The allocations of [`new_open`].
@@ -401,11 +395,8 @@ pub(crate) fn release(inode: &Inode<Qtfs>, open: KBox<Open>) {
     if open.state.writable && inode.kind() == Kind::Regular {
         // Mapped pages dirtied through this open go back with its handle.
         let _ = inode.write_and_wait(0, i64::MAX);
-        let n = inode.data();
-        let mut wb = n.writeback.lock();
-        if wb.as_ref().is_some_and(|s| Arc::ptr_eq(s, &open.state)) {
-            *wb = None;
-        }
+        // Write-back goes on with another writable open, if any.
+        inode.data().remove_writable(&open.state);
     }
     if inode.kind() == Kind::Fifo {
         // The other end must see this close before close(2) returns (EOF
@@ -596,15 +587,20 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     let cached = inode.kind() == Kind::Regular && !uncached(inode, io);
     if cached {
         // Dirty mapped pages of this range must not be written over the
-        // new data later.
-        inode.write_and_wait(start, start.saturating_add(io.remaining() as i64))?;
+        // new data later (an O_APPEND write's range is the HOST's end of
+        // file, not known yet: all of them).
+        let to = if io.append() { i64::MAX } else { start.saturating_add(io.remaining() as i64) };
+        inode.write_and_wait(if io.append() { 0 } else { start }, to)?;
     }
     let creds = Creds::current();
     let conn = info(inode).conn()?;
     let handle = handle_in(inode, &open.state, &conn)?;
     let mut buf = KVVec::from_elem(0u8, io.remaining().min(MAX_IO_SIZE as usize), GFP_KERNEL)?;
     let mut total = 0usize;
-    let mut end = start;
+    // The range the HOST wrote (with O_APPEND not where `start` says: at
+    // its end of file, which a truncate may have moved below this open
+    // file's position).
+    let (mut first, mut end) = (i64::MAX, i64::MIN);
     while io.remaining() > 0 {
         let chunk = io.remaining().min(buf.len());
         let got = io.copy_in(&mut buf[..chunk]);
@@ -633,6 +629,7 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         let at = if io.append() { attr.size as i64 - written as i64 } else { pos };
         apply_own(inode, &attr);
         io.set_pos(at + written as i64);
+        first = first.min(at);
         end = end.max(at + written as i64);
         total += written;
         if written < got {
@@ -640,7 +637,6 @@ pub(crate) fn write_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
         }
     }
     if cached && total > 0 {
-        let first = if io.append() { end - total as i64 } else { start };
         let _ = inode.invalidate_pages(first, end);
     }
     Ok(total)
@@ -654,7 +650,7 @@ pub(crate) fn read_folio(
 ) -> Result {
     let state = match file.and_then(|f| f.open()) {
         Some(o) => o.state.clone(),
-        None => inode.data().writeback.lock().clone().ok_or(EBADF)?,
+        None => inode.data().writeback_open().ok_or(EBADF)?,
     };
     let conn = info(inode).conn()?;
     let handle = handle_in(inode, &state, &conn)?;
@@ -677,7 +673,7 @@ pub(crate) fn read_folio(
 pub(crate) fn readahead(inode: &Inode<Qtfs>, file: Option<&File<Qtfs>>, ra: &mut Readahead<'_>) {
     let state = match file.and_then(|f| f.open()) {
         Some(o) => o.state.clone(),
-        None => match inode.data().writeback.lock().clone() {
+        None => match inode.data().writeback_open() {
             Some(s) => s,
             None => return,
         },
@@ -712,7 +708,7 @@ pub(crate) fn readahead(inode: &Inode<Qtfs>, file: Option<&File<Qtfs>>, ra: &mut
 
 /// Writes back one folio's bytes dirtied through a shared mapping.
 pub(crate) fn write_folio(inode: &Inode<Qtfs>, data: &[u8], pos: i64) -> Result {
-    let state = inode.data().writeback.lock().clone().ok_or(EBADF)?;
+    let state = inode.data().writeback_open().ok_or(EBADF)?;
     let conn = info(inode).conn()?;
     let req = Request::Write(WriteRequest {
         handle: handle_in(inode, &state, &conn)?,

@@ -16,7 +16,7 @@ source "$(dirname "$0")/../../ci/env.sh"
 
 out=${1:?usage: build-initramfs.sh <output.cpio>}
 bins=$CARGO_TARGET_DIR/x86_64-unknown-linux-musl/release
-mods=$QTFS_ROOT/build/modules
+mods=$MODULES_DIR  # build/modules, or build/modules-debug for the debug kernel
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 

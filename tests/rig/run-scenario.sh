@@ -7,7 +7,7 @@
 # Usage: run-scenario.sh <scenario dir> <base initramfs> <kernel tree>
 # A scenario may hold a file `timeout` with its limit in seconds (default 300).
 # RIG_KERNEL_ARGS adds to both guests' kernel command line; RIG_VERBOSE=1
-# shows every kernel line live.
+# shows every kernel line live; RIG_TIMEOUT_SCALE multiplies the limits.
 source "$(dirname "$0")/../../ci/env.sh"
 
 scenario=$(cd "${1:?scenario dir}" && pwd)
@@ -25,6 +25,13 @@ for role in host dpu; do
 done
 limit=300
 [ -f "$scenario/timeout" ] && limit=$(tr -dc 0-9 <"$scenario/timeout")
+# RIG_TIMEOUT_SCALE (a whole number, default 1) multiplies the limit and the
+# guests' allowance for boot and kmemleak scans (and reaches the scripts,
+# as RIG_TIMEOUT_SCALE in their environment, for their own waits): `make
+# test-debug` runs under KASAN, several times slower.
+scale=${RIG_TIMEOUT_SCALE:-1}
+case "$scale" in '' | *[!0-9]* | 0) die "RIG_TIMEOUT_SCALE=$scale: not a positive whole number" ;; esac
+limit=$((limit * scale))
 
 # The scenario's files become /scenario in the guest (a second cpio archive).
 cp -r "$scenario/." "$work/stage/scenario/"
@@ -49,11 +56,11 @@ show_live() { # role, log file
 
 start_guest() { # role, netdev option, mac
     local role=$1 netdev=$2 mac=$3
-    timeout -k 5 $((limit + 90)) qemu-system-x86_64 \
+    timeout -k 5 $((limit + 90 * scale)) qemu-system-x86_64 \
         -accel tcg,thread=multi -cpu max -smp 2 -m 1024 \
         -display none -monitor none -no-reboot \
         -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$work/initrd.cpio" \
-        -append "console=ttyS0 panic=-1 loglevel=6 RIG_ROLE=$role RIG_TIMEOUT=$limit ${RIG_KERNEL_ARGS:-}" \
+        -append "console=ttyS0 panic=-1 loglevel=6 RIG_ROLE=$role RIG_TIMEOUT=$limit RIG_TIMEOUT_SCALE=$scale ${RIG_KERNEL_ARGS:-}" \
         -serial stdio -serial "file:$work/$role.dmesg" \
         -netdev "$netdev" -device "virtio-net-pci,netdev=n0,mac=$mac" \
         </dev/null 2>&1 | show_live "$role" "$work/$role.console"

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# `make vm-test [T=…]`: run one scenario (a name under tests/scenarios/, or an
-# absolute directory) or, with no argument, every scenario; end with the line
+# `make vm-test [T=…]`: run the scenarios named (names under tests/scenarios/,
+# or absolute directories) or, with no argument, every scenario; a name
+# that is not a scenario directory is an error; end with the line
 # "N passed, N failed" and exit non-zero if any failed.
 source "$(dirname "$0")/../../ci/env.sh"
 
-target=${1:-}
 scenarios=()
-if [ -z "$target" ]; then
+if [ $# = 0 ]; then
     for d in "$QTFS_ROOT"/tests/scenarios/*/; do
         scenarios+=("${d%/}")
     done
-elif [ "${target#/}" != "$target" ]; then
-    scenarios=("$target")
-else
-    scenarios=("$QTFS_ROOT/tests/scenarios/$target")
 fi
+for target in "$@"; do
+    if [ "${target#/}" != "$target" ]; then
+        scenarios+=("$target")
+    else
+        scenarios+=("$QTFS_ROOT/tests/scenarios/$target")
+    fi
+done
 for s in "${scenarios[@]}"; do
     [ -f "$s/host.sh" ] && [ -f "$s/dpu.sh" ] || die "not a scenario (needs host.sh and dpu.sh): $s"
 done

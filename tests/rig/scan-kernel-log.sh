@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Report kernel trouble in a guest log: oops, BUG, WARNING, panic, hung task,
+# Report kernel trouble in a guest log: oops, BUG (KASAN reports are
+# "BUG: KASAN: …"), WARNING, panic, hung task,
 # lockdep, RCU stall, UBSAN, any stack trace. Only kernel lines are read (the
 # printk timestamp "[    1.234567] " marks them), so a script that prints the
 # word WARNING does not fail a test. Also memory leaks: the kmemleak report
