@@ -1,6 +1,5 @@
 # Helpers shared by host.sh and dpu.sh of the `stress-restart` scenario
-# (busybox sh). Pending until the client reconnects by itself: see
-# NEEDS_RECONNECT.
+# (busybox sh).
 fail() { echo "FAIL: $*"; echo "--- last kernel lines:"; dmesg | tail -n 30; exit 1; }
 step() { echo "=== $*"; }
 ok() { echo "ok: $*"; }
