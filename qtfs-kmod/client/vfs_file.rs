@@ -513,6 +513,12 @@ pub(crate) fn read_iter(io: &mut Io<'_, Qtfs>) -> Result<usize> {
     }
     let open = file.open().ok_or(EBADF)?;
     if !uncached(inode, io) {
+        // A write of this file in progress has sent its data but not yet
+        // dropped the cached pages it overwrote, or has grown the size
+        // over a cached page that still ends in zeros: wait for it (as
+        // NFS reads do), so a read sees the file before or after a write,
+        // never a mix. Writes hold the lock exclusively.
+        let _no_write = inode.lock_shared();
         // The size bounds what the page cache returns: keep it current.
         refresh(inode, false)?;
         return io.read_cached();

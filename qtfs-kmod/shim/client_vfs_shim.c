@@ -279,6 +279,16 @@ void qtfs_shim_inode_lock(struct inode *inode)
 	inode_lock(inode);
 }
 
+void qtfs_shim_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+void qtfs_shim_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}
+
 void qtfs_shim_inode_unlock(struct inode *inode)
 {
 	inode_unlock(inode);

@@ -62,6 +62,8 @@ void qtfs_shim_inode_set_attr(struct inode *inode, const struct qtfs_shim_attr *
 			      u32 generation, int set_size);
 void qtfs_shim_inode_lock(struct inode *inode);
 void qtfs_shim_inode_unlock(struct inode *inode);
+void qtfs_shim_inode_lock_shared(struct inode *inode);
+void qtfs_shim_inode_unlock_shared(struct inode *inode);
 void qtfs_shim_inode_set_size(struct inode *inode, loff_t size);
 void qtfs_shim_inode_drop_nlink(struct inode *inode);
 void qtfs_shim_fillattr(struct mnt_idmap *idmap, u32 request_mask,

@@ -53,6 +53,8 @@ extern "C" {
     fn qtfs_shim_inode_set_size(inode: *mut bindings::inode, size: i64);
     fn qtfs_shim_inode_lock(inode: *mut bindings::inode);
     fn qtfs_shim_inode_unlock(inode: *mut bindings::inode);
+    fn qtfs_shim_inode_lock_shared(inode: *mut bindings::inode);
+    fn qtfs_shim_inode_unlock_shared(inode: *mut bindings::inode);
     fn qtfs_shim_inode_drop_nlink(inode: *mut bindings::inode);
     fn qtfs_shim_write_and_wait(inode: *mut bindings::inode, start: i64, end: i64) -> c_int;
     fn qtfs_shim_invalidate_range(inode: *mut bindings::inode, start: i64, end: i64) -> c_int;
@@ -472,6 +474,16 @@ impl<T: RemoteFs> Inode<T> {
         InodeLock(self)
     }
 
+    /// Takes `i_rwsem` shared until the guard drops: excludes [`Self::lock`]
+    /// holders (a write in progress), not other readers. Not while the VFS
+    /// already holds it.
+    pub(crate) fn lock_shared(&self) -> InodeSharedLock<'_, T> {
+        // SAFETY: valid inode (invariant); a sleeping lock in process
+        // context, released by the guard.
+        unsafe { qtfs_shim_inode_lock_shared(self.as_ptr()) };
+        InodeSharedLock(self)
+    }
+
     /// `i_size_write`.
     pub(crate) fn set_size(&self, size: i64) {
         // SAFETY: valid inode (invariant).
@@ -529,6 +541,16 @@ impl<T: RemoteFs> Drop for InodeLock<'_, T> {
     fn drop(&mut self) {
         // SAFETY: taken by `Inode::lock` on this thread.
         unsafe { qtfs_shim_inode_unlock(self.0.as_ptr()) };
+    }
+}
+
+/// `i_rwsem` held shared by this thread ([`Inode::lock_shared`]).
+pub(crate) struct InodeSharedLock<'a, T: RemoteFs>(&'a Inode<T>);
+
+impl<T: RemoteFs> Drop for InodeSharedLock<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: taken by `Inode::lock_shared` on this thread.
+        unsafe { qtfs_shim_inode_unlock_shared(self.0.as_ptr()) };
     }
 }
 
