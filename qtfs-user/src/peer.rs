@@ -691,6 +691,28 @@ impl<S: Read + Write> Peer<S> {
     }
 }
 
+/// The error status of a reply frame, if it has one.
+pub fn error_of(f: &[u8]) -> Option<Errno> {
+    split_frame(f).ok().and_then(|(h, _)| h.errno())
+}
+
+/// What a peer answered, for a failure message: a frame (its opcode and
+/// status), a closed connection or an error.
+pub fn describe(got: &anyhow::Result<Option<Vec<u8>>>) -> String {
+    match got {
+        Ok(None) => "the connection closed".into(),
+        Ok(Some(f)) => match split_frame(f) {
+            Ok((h, _)) => format!(
+                "a frame: opcode {:#x} status {}",
+                h.opcode,
+                h.errno().map(errno_name).unwrap_or_else(|| "0".into())
+            ),
+            Err(e) => format!("a bad frame ({e})"),
+        },
+        Err(e) => format!("an error: {e:#}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

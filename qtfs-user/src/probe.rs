@@ -15,7 +15,7 @@ use qtfs_proto::{
     Request, WireAttr, HEADER_LEN, MAX_FRAME_SIZE,
 };
 
-use crate::peer::{self, errno_name, handshake, read_frame, Ids, Peer, Remote};
+use crate::peer::{self, describe, errno_name, error_of, handshake, read_frame, Ids, Peer, Remote};
 
 // Beside this file (src/probe_write.rs); declared here so that main.rs
 // stays as it is.
@@ -313,26 +313,6 @@ fn check_after_auth(t: &Target, what: &str, bytes: &[u8], expect: Expect) -> Res
 
 fn is_reset(e: &anyhow::Error) -> bool {
     peer::is_reset(e)
-}
-
-fn error_of(f: &[u8]) -> Option<Errno> {
-    let (h, _) = split_frame(f).ok()?;
-    h.errno()
-}
-
-fn describe(got: &Result<Option<Vec<u8>>>) -> String {
-    match got {
-        Ok(None) => "the connection closed".into(),
-        Ok(Some(f)) => match split_frame(f) {
-            Ok((h, _)) => format!(
-                "a frame: opcode {:#x} status {}",
-                h.opcode,
-                h.errno().map(errno_name).unwrap_or_else(|| "0".into())
-            ),
-            Err(e) => format!("a bad frame ({e})"),
-        },
-        Err(e) => format!("an error: {e:#}"),
-    }
 }
 
 /// Sends `bytes` as the first thing on a new connection: the server must

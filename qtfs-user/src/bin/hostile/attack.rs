@@ -18,7 +18,8 @@ use qtfs_proto::{
 
 use crate::connect;
 use crate::peer::{
-    self, errno_name, handshake, is_reset, raw_frame, read_frame, Ids, Peer, Remote,
+    self, describe, errno_name, error_of, handshake, is_reset, raw_frame, read_frame, Ids, Peer,
+    Remote,
 };
 
 /// Connection settings.
@@ -45,25 +46,6 @@ pub fn encode(id: u64, req: &Request<'_>) -> Vec<u8> {
     let n = encode_request(&mut buf, id, &Credentials::ROOT, req).unwrap_or(0);
     buf.truncate(n);
     buf
-}
-
-fn error_of(f: &[u8]) -> Option<Errno> {
-    split_frame(f).ok().and_then(|(h, _)| h.errno())
-}
-
-fn describe(got: &Result<Option<Vec<u8>>>) -> String {
-    match got {
-        Ok(None) => "the connection closed".into(),
-        Ok(Some(f)) => match split_frame(f) {
-            Ok((h, _)) => format!(
-                "a frame: opcode {:#x} status {}",
-                h.opcode,
-                h.errno().map(errno_name).unwrap_or_else(|| "0".into())
-            ),
-            Err(e) => format!("a bad frame ({e})"),
-        },
-        Err(e) => format!("an error: {e:#}"),
-    }
 }
 
 fn closed(got: &Result<Option<Vec<u8>>>) -> bool {
