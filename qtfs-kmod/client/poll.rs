@@ -94,11 +94,31 @@ pub(crate) fn poll(conn: &Conn, slot: &Arc<PollSlot>, handle: u64, creds: &Creds
         st.active = conn.new_poll_id();
         st.active
     };
-    if conn.add_poll(id, slot.clone()).is_err() {
-        slot.state.lock().active = 0;
-        return POLL_FAILED;
-    }
     let events = PollEvents::from_bits(table.requested() & PollEvents::KNOWN).unwrap_or(PollEvents::POLLIN);
+    match register(conn, slot, id, handle, creds, events) {
+        // Waiting on the server, unless its event came first.
+        Ok(0) => core::mem::replace(&mut slot.state.lock().ready, 0),
+        Ok(revents) => revents,
+        Err(_) => POLL_FAILED,
+    }
+}
+
+/// Sends registration `id` (already the slot's `active` one) for `events`
+/// on `handle`: 0 while it waits on the server, or the events ready now
+/// (with any an event frame brought meanwhile), the registration then
+/// over. On an error it is over too.
+fn register(conn: &Conn, slot: &Arc<PollSlot>, id: u64, handle: u64, creds: &Creds, events: PollEvents) -> Result<u32> {
+    let end = || {
+        conn.remove_poll(id);
+        let mut st = slot.state.lock();
+        if st.active == id {
+            st.active = 0;
+        }
+    };
+    if let Err(e) = conn.add_poll(id, slot.clone()) {
+        end();
+        return Err(e);
+    }
     let r = conn.call(
         creds,
         &Request::PollRegister(PollRegisterRequest {
@@ -108,31 +128,18 @@ pub(crate) fn poll(conn: &Conn, slot: &Arc<PollSlot>, handle: u64, creds: &Creds
         }),
         |r| match r {
             Reply::PollRegister(p) => Ok(p.revents.bits()),
-            _ => Err(kernel::error::code::EIO),
+            _ => Err(EIO),
         },
     );
     match r {
-        Ok(0) => {
-            // Waiting on the server, unless its event came first.
-            let mut st = slot.state.lock();
-            core::mem::replace(&mut st.ready, 0)
-        }
+        Ok(0) => Ok(0),
         Ok(revents) => {
-            // Ready now: the registration is already over.
-            conn.remove_poll(id);
-            let mut st = slot.state.lock();
-            if st.active == id {
-                st.active = 0;
-            }
-            revents | core::mem::replace(&mut st.ready, 0)
+            end();
+            Ok(revents | core::mem::replace(&mut slot.state.lock().ready, 0))
         }
-        Err(_) => {
-            conn.remove_poll(id);
-            let mut st = slot.state.lock();
-            if st.active == id {
-                st.active = 0;
-            }
-            POLL_FAILED
+        Err(e) => {
+            end();
+            Err(e)
         }
     }
 }
@@ -178,39 +185,9 @@ pub(crate) fn wait_for(
         }
     };
     if id != 0 {
-        let clear = || {
-            conn.remove_poll(id);
-            let mut st = slot.state.lock();
-            if st.active == id {
-                st.active = 0;
-            }
-        };
-        if conn.add_poll(id, slot.clone()).is_err() {
-            clear();
-            return Err(EIO);
-        }
-        let r = conn.call(
-            creds,
-            &Request::PollRegister(PollRegisterRequest {
-                handle,
-                poll_id: id,
-                events,
-            }),
-            |r| match r {
-                Reply::PollRegister(p) => Ok(p.revents.bits()),
-                _ => Err(EIO),
-            },
-        );
-        match r {
-            Ok(0) => {}
-            Ok(revents) => {
-                clear();
-                return Ok(revents | core::mem::replace(&mut slot.state.lock().ready, 0));
-            }
-            Err(e) => {
-                clear();
-                return Err(e);
-            }
+        let now = register(conn, slot, id, handle, creds, events)?;
+        if now != 0 {
+            return Ok(now);
         }
     }
     let mut st = slot.state.lock();
